@@ -1,0 +1,233 @@
+"""The model directory: standard Hugging Face files plus the project file that makes it self-describing.
+
+    config.json, tokenizer files   the encoder's, as ``save_pretrained`` writes them
+    model.safetensors              encoder weights (Hugging Face names) and ``heads.<task>.*``
+    stance_model.json              tasks, labels, input format, pooling, base model, data fingerprints,
+                                   training configuration, evaluation metrics
+    README.md                      the model card
+
+Loading reads safetensors only, never runs remote code and never unpickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from model.formatting import InputFormat
+from model.network import StanceNetwork
+from model.types import TaskSpec
+
+PROJECT_FILE = "stance_model.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_VERSION = 1
+HEAD_PREFIX = "heads."
+ENCODER_PREFIX = "encoder."
+
+
+class ModelDirError(ValueError):
+    """A model directory that cannot be loaded, with the reason and the path."""
+
+
+@dataclass
+class ModelProject:
+    """Everything inference needs to know about a trained model, saved as ``stance_model.json``."""
+
+    tasks: list[TaskSpec]
+    input_format: InputFormat = field(default_factory=InputFormat)
+    pooling: str = "mean+marker"
+    base_model: str = ""
+    training_data: list[dict[str, Any]] = field(default_factory=list)
+    training_config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    weights_sha256: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def task(self, name: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(f"model has no task {name!r}; it has {[t.name for t in self.tasks]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "tasks": [t.to_dict() for t in self.tasks],
+            "input_format": self.input_format.to_dict(),
+            "pooling": self.pooling,
+            "base_model": self.base_model,
+            "training_data": self.training_data,
+            "training_config": self.training_config,
+            "metrics": self.metrics,
+            "created": self.created,
+            "weights_sha256": self.weights_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = PROJECT_FILE) -> ModelProject:
+        try:
+            tasks = [TaskSpec.from_dict(t) for t in data["tasks"]]
+            project = cls(
+                tasks=tasks,
+                input_format=InputFormat.from_dict(data.get("input_format", {})),
+                pooling=data.get("pooling", "mean+marker"),
+                base_model=data.get("base_model", ""),
+                training_data=list(data.get("training_data", [])),
+                training_config=dict(data.get("training_config", {})),
+                metrics=dict(data.get("metrics", {})),
+                created=data.get("created", ""),
+                weights_sha256=data.get("weights_sha256", ""),
+                format_version=int(data.get("format_version", FORMAT_VERSION)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelDirError(f"{where}: malformed project file ({exc!r})") from exc
+        if not tasks:
+            raise ModelDirError(f"{where}: no tasks")
+        for task in tasks:
+            if len(task.labels) < 2 or len(set(task.labels)) != len(task.labels):
+                raise ModelDirError(f"{where}: task {task.name!r} needs two or more distinct labels, has {task.labels}")
+            if task.input not in ("pair", "sentence"):
+                raise ModelDirError(f"{where}: task {task.name!r} has unknown input kind {task.input!r}")
+        if project.format_version > FORMAT_VERSION:
+            raise ModelDirError(f"{where}: format_version {project.format_version} is newer than this code supports")
+        return project
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_project(path: str | os.PathLike) -> ModelProject:
+    """Read and check ``stance_model.json`` of a model directory."""
+    directory = Path(path)
+    project_path = directory / PROJECT_FILE
+    if not directory.is_dir():
+        raise ModelDirError(f"{directory}: not a directory")
+    if not project_path.is_file():
+        raise ModelDirError(f"{project_path}: missing; this is not a model directory written by `stance train`")
+    try:
+        data = json.loads(project_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelDirError(f"{project_path}: not valid JSON ({exc})") from exc
+    return ModelProject.from_dict(data, where=str(project_path))
+
+
+def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokenizer, project: ModelProject) -> None:
+    """Write a complete model directory into ``directory`` (which should be empty; see `atomic_directory`)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    network.encoder.config.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    state = {}
+    for key, value in network.state_dict().items():
+        name = key[len(ENCODER_PREFIX) :] if key.startswith(ENCODER_PREFIX) else key
+        state[name] = value.detach().to("cpu").contiguous()
+    weights = directory / WEIGHTS_FILE
+    save_file(state, str(weights), metadata={"format": "pt", "producer": "actor-stance"})
+    project.weights_sha256 = file_sha256(weights)
+    (directory / PROJECT_FILE).write_text(json.dumps(project.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[StanceNetwork, Any, ModelProject]:
+    """Load (network, tokenizer, project) from a model directory, or raise `ModelDirError` saying why not."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    directory = Path(directory)
+    project = read_project(directory)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        pickled = [p.name for p in directory.glob("*.bin")] + [p.name for p in directory.glob("*.pt")]
+        if pickled:
+            raise ModelDirError(f"{directory}: only pickle weights ({', '.join(pickled)}); safetensors required")
+        raise ModelDirError(f"{weights}: missing")
+    if verify and project.weights_sha256 and file_sha256(weights) != project.weights_sha256:
+        raise ModelDirError(f"{weights}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
+    try:
+        config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelDirError(f"{directory}: cannot read config or tokenizer ({exc})") from exc
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ModelDirError(f"{weights}: unreadable safetensors file ({exc})") from exc
+    kwargs = {"add_pooling_layer": False} if _is_bert_like(config) else {}
+    encoder = AutoModel.from_config(config, trust_remote_code=False, **kwargs)
+    fmt = project.input_format
+    marker_id = tokenizer.convert_tokens_to_ids(fmt.mention_start) if fmt.mention_markers else None
+    network = StanceNetwork(encoder, project.tasks, pooling=project.pooling, start_marker_id=marker_id)
+    named = {(k if k.startswith(HEAD_PREFIX) else ENCODER_PREFIX + k): v for k, v in state.items()}
+    try:
+        network.load_state_dict(named, strict=True)
+    except RuntimeError as exc:
+        raise ModelDirError(f"{weights}: weights do not fit the tasks and labels in {PROJECT_FILE}: {exc}") from exc
+    network.eval()
+    return network, tokenizer, project
+
+
+def _is_bert_like(config) -> bool:
+    import inspect
+
+    from transformers import AutoModel
+
+    model_class = AutoModel._model_mapping.get(type(config), None)
+    return model_class is not None and "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+
+
+def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
+    """A pretrained encoder (no task head) from a local directory or hub id, without its unused pooler."""
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
+    kwargs = {"add_pooling_layer": add_pooling_layer} if _is_bert_like(config) else {}
+    return AutoModel.from_pretrained(name_or_path, trust_remote_code=False, use_safetensors=None, **kwargs)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh directory beside ``target``; on success it replaces ``target`` in one rename.
+
+    On any exception the half-written directory is removed and ``target`` is left as it was.
+    """
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        yield building
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old.rmdir()
+        target.rename(old)
+    building.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    # mkdtemp makes 0700 directories; a model directory is meant to be shared.
+    os.chmod(target, 0o755)
+
+
+def network_from_base(base: str, tasks: list[TaskSpec], fmt: InputFormat, pooling: str, tokenizer) -> StanceNetwork:
+    """A fresh network on a pretrained encoder, its embeddings grown for the marker tokens when needed."""
+    encoder = load_encoder(base)
+    if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
+        encoder.resize_token_embeddings(len(tokenizer))
+    marker_id = tokenizer.convert_tokens_to_ids(fmt.mention_start) if fmt.mention_markers else None
+    return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=marker_id)

@@ -1,0 +1,104 @@
+"""The network: one pretrained encoder, one linear head per task.
+
+``pair`` tasks read the mean of the token states concatenated with the mean of the states at the mention start
+markers (the sentence's view of the target; the mean again when the target is not mentioned). ``sentence`` tasks
+read the mean of the token states, which is what the sentence-transformers base was trained to produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from model.types import TaskSpec
+
+POOLINGS = ("mean+marker", "mean", "cls")
+IGNORE_INDEX = -100
+
+
+def label_key(task: str) -> str:
+    """The keyword under which a task's gold labels reach ``forward``."""
+    return f"labels_{task}"
+
+
+def logits_key(task: str) -> str:
+    return f"logits_{task}"
+
+
+class StanceNetwork(nn.Module):
+    """Encoder plus task heads; ``forward`` returns each task's logits and, given labels, the summed loss."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        tasks: Sequence[TaskSpec],
+        pooling: str = "mean+marker",
+        start_marker_id: int | None = None,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        self.encoder = encoder
+        self.tasks = list(tasks)
+        self.pooling = pooling
+        self.start_marker_id = start_marker_id
+        hidden = encoder.config.hidden_size
+        self.heads = nn.ModuleDict()
+        for task in self.tasks:
+            width = 2 * hidden if self._uses_marker(task) else hidden
+            self.heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
+        self.class_weights: dict[str, torch.Tensor] = {}
+
+    def _uses_marker(self, task: TaskSpec) -> bool:
+        return self.pooling == "mean+marker" and task.input == "pair"
+
+    def set_class_weights(self, weights: dict[str, Sequence[float]]) -> None:
+        """Per-task loss weights for each label (training only; not saved with the model)."""
+        self.class_weights = {name: torch.tensor(list(w), dtype=torch.float) for name, w in weights.items()}
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        **labels: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        states = self.encoder(**kwargs).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = {"sentence": states[:, 0] if self.pooling == "cls" else mean}
+        if any(self._uses_marker(t) for t in self.tasks):
+            marks = (input_ids == self.start_marker_id).unsqueeze(-1).to(states.dtype)
+            count = marks.sum(1)
+            at_marker = (states * marks).sum(1) / count.clamp(min=1.0)
+            at_marker = torch.where(count > 0, at_marker, mean)
+            pooled["pair"] = torch.cat([mean, at_marker], dim=-1)
+        out: dict[str, torch.Tensor] = {}
+        loss = None
+        for task in self.tasks:
+            features = pooled["pair"] if self._uses_marker(task) else pooled["sentence"]
+            logits = self.heads[task.name](features)
+            out[logits_key(task.name)] = logits
+            gold = labels.get(label_key(task.name))
+            if gold is None or not bool((gold != IGNORE_INDEX).any()):
+                continue
+            weight = self.class_weights.get(task.name)
+            task_loss = nn.functional.cross_entropy(
+                logits.float(),
+                gold,
+                weight=weight.to(logits.device) if weight is not None else None,
+                ignore_index=IGNORE_INDEX,
+            )
+            loss = task_loss if loss is None else loss + task_loss
+        if loss is not None:
+            out = {"loss": loss, **out}
+        elif any(label_key(t.name) in labels for t in self.tasks):
+            # A batch whose labels are all missing still needs a loss that backpropagates.
+            out = {"loss": sum(v.sum() * 0.0 for v in out.values()), **out}
+        return out

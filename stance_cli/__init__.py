@@ -1,0 +1,1 @@
+"""The `stance` command line: one subcommand per user task, each importing only what it needs."""

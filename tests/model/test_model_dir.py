@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from model.model_dir import PROJECT_FILE, WEIGHTS_FILE, ModelDirError, atomic_directory, load_model_dir
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(tiny_model, target)
+    return target
+
+
+def test_directory_holds_standard_files_and_project_file(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"config.json", WEIGHTS_FILE, "tokenizer.json", PROJECT_FILE, "README.md"} <= names
+    project = json.loads((tiny_model / PROJECT_FILE).read_text())
+    assert [t["name"] for t in project["tasks"]] == ["stance", "sentiment"]
+    assert project["tasks"][0]["labels"] == ["against", "neutral", "favor"]
+    assert project["input_format"]["max_length"] == 48
+    assert project["training_data"][0]["sha256"]
+    assert "stance" in project["metrics"]["dev"]
+    assert "Training data" in (tiny_model / "README.md").read_text()
+
+
+def test_round_trip_gives_identical_outputs(tiny_model):
+    first, tokenizer, _ = load_model_dir(tiny_model)
+    second, _, _ = load_model_dir(tiny_model)
+    batch = tokenizer(["[E] Ankara [/E] spoke."], ["Turkey"], return_tensors="pt")
+    with torch.inference_mode():
+        a, b = first(**batch), second(**batch)
+    assert torch.equal(a["logits_stance"], b["logits_stance"])
+
+
+def test_pickle_only_weights_are_refused(model_copy):
+    (model_copy / WEIGHTS_FILE).unlink()
+    (model_copy / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(ModelDirError, match="only pickle weights"):
+        load_model_dir(model_copy)
+
+
+def test_truncated_weights_are_refused(model_copy):
+    weights = model_copy / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelDirError, match="does not match the hash"):
+        load_model_dir(model_copy)
+    with pytest.raises(ModelDirError, match="unreadable safetensors"):
+        load_model_dir(model_copy, verify=False)
+
+
+def test_labels_that_do_not_fit_the_heads_are_refused(model_copy):
+    project = json.loads((model_copy / PROJECT_FILE).read_text())
+    project["tasks"][0]["labels"] = ["a", "b", "c", "d"]
+    (model_copy / PROJECT_FILE).write_text(json.dumps(project))
+    with pytest.raises(ModelDirError, match="do not fit the tasks and labels"):
+        load_model_dir(model_copy)
+
+
+def test_missing_project_file(model_copy):
+    (model_copy / PROJECT_FILE).unlink()
+    with pytest.raises(ModelDirError, match="not a model directory"):
+        load_model_dir(model_copy)
+
+
+def test_atomic_directory_leaves_target_untouched_on_failure(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "keep").write_text("old")
+    with pytest.raises(RuntimeError), atomic_directory(target) as building:
+        (building / "half").write_text("new")
+        raise RuntimeError("crash")
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert (target / "keep").read_text() == "old"
+    with atomic_directory(target) as building:
+        (building / "new").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new"]

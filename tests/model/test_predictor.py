@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from model.predictor import StancePredictor
+from model.types import Pair, Span
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model):
+    return StancePredictor.from_dir(tiny_model, device="cpu")
+
+
+PAIRS = [
+    Pair("Damascus has every right to expel terrorists from its territory.", "Syria", (Span(0, 8),)),
+    Pair("Ankara spoke.", "Turkey", (Span(0, 6),)),
+    Pair("Damascus has every right to expel terrorists from its territory.", "al-Nusra Front", ()),
+    Pair("A much longer sentence about Washington and what the people there said about the talks.", "United States"),
+]
+
+
+def test_every_pair_gets_every_task_with_probabilities(predictor):
+    predictions = predictor.predict(PAIRS)
+    assert len(predictions) == len(PAIRS)
+    for prediction in predictions:
+        assert set(prediction.tasks) == {"stance", "sentiment"}
+        for task in prediction.tasks.values():
+            assert sum(task.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+            assert task.label == max(task.probabilities, key=task.probabilities.get)
+
+
+def test_order_and_values_do_not_depend_on_batching(predictor):
+    one_by_one = [predictor.predict([p])[0] for p in PAIRS]
+    batched = predictor.predict(PAIRS, batch_size=3)
+    for a, b in zip(one_by_one, batched, strict=True):
+        for task in a.tasks:
+            for label, value in a.tasks[task].probabilities.items():
+                assert b.tasks[task].probabilities[label] == pytest.approx(value, abs=1e-4)
+
+
+def test_sentiment_is_the_sentences_whatever_the_target(predictor):
+    first, _, third, _ = predictor.predict(PAIRS)
+    assert first.tasks["sentiment"] == third.tasks["sentiment"]
+
+
+def test_empty_input(predictor):
+    assert predictor.predict([]) == []

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, write_jsonl
+from training.config import TrainConfig
+from training.data import DataValidationError, load_evaluation_data, load_training_data
+
+TASKS = TrainConfig().task_specs()
+BAD_TRAIN = str(FIXTURES / "data" / "bad_train.jsonl")
+BAD_DEV = str(FIXTURES / "data" / "bad_dev.jsonl")
+
+
+def problems_of(train, dev=()):
+    with pytest.raises(DataValidationError) as info:
+        load_training_data(train, list(dev), TASKS)
+    return info.value.problems
+
+
+def test_every_defect_is_reported_at_once_with_file_and_line():
+    problems = problems_of([BAD_TRAIN], [BAD_DEV])
+    found = {(Path(p.file).name, p.line): p.message for p in problems}
+    expected = {
+        ("bad_train.jsonl", 2): "invalid JSON",
+        ("bad_train.jsonl", 3): "invalid UTF-8",
+        ("bad_train.jsonl", 4): "empty text",
+        ("bad_train.jsonl", 5): "unknown stance label 'hostile'",
+        ("bad_train.jsonl", 6): "out of range",
+        ("bad_train.jsonl", 7): "inverted",
+        ("bad_train.jsonl", 8): "not the 'mention' 'Turkey'",
+        ("bad_train.jsonl", 9): "missing required column 'text'",
+        ("bad_train.jsonl", 10): "missing required column 'target'",
+        ("bad_train.jsonl", 11): "duplicate id 'g1'",
+        ("bad_train.jsonl", 12): "conflicting stance labels",
+        ("bad_dev.jsonl", 2): "identical to training row",
+    }
+    for where, fragment in expected.items():
+        assert where in found, f"no problem reported at {where}; got {sorted(found)}"
+        assert fragment in found[where], f"{where}: {found[where]!r} lacks {fragment!r}"
+    # The valid rows (1, 13 'na', 14) and the clean dev row raise nothing.
+    assert not {("bad_train.jsonl", 1), ("bad_train.jsonl", 13), ("bad_train.jsonl", 14), ("bad_dev.jsonl", 1)} & set(
+        found
+    )
+    assert str(problems[0]).startswith(BAD_TRAIN + ":")
+
+
+def test_the_error_message_lists_locations():
+    with pytest.raises(DataValidationError) as info:
+        load_training_data([BAD_TRAIN], [], TASKS)
+    assert f"{BAD_TRAIN}:2: invalid JSON" in str(info.value)
+
+
+def test_valid_rows_load_with_offsets_found_from_aliases(tmp_path):
+    rows = [
+        {"text": "He said Damascus has every right.", "target": "Syria", "stance": "favor"},
+        {"text": "Nothing here names the actor.", "target": "Turkey", "stance": "neutral"},
+        {"text": "Peace at last.", "sentiment": "positive"},
+        {"text": "The bridge fell.", "target": "the bridge", "mention": "bridge", "stance": "neutral"},
+        {"text": "Let US go home.", "target": "United States", "stance": "na"},
+    ]
+    train, _ = load_training_data([str(write_jsonl(tmp_path / "t.jsonl", rows))], [], TASKS)
+    by_text = {r.pair.text: r for r in train.rows}
+    damascus = by_text["He said Damascus has every right."]
+    assert [(s.start, s.end) for s in damascus.pair.spans] == [(8, 16)]
+    assert by_text["Nothing here names the actor."].pair.spans == ()
+    assert by_text["Peace at last."].labels == {"sentiment": "positive"}
+    assert [(s.start, s.end) for s in by_text["The bridge fell."].pair.spans] == [(4, 10)]
+    assert "Let US go home." not in by_text
+    assert train.left_out["stance 'na'"] == 1
+    assert train.files[0]["sha256"] and train.files[0]["rows"] == 4
+
+
+def test_csv_rows_report_their_line_numbers():
+    with pytest.raises(DataValidationError) as info:
+        load_evaluation_data([str(FIXTURES / "data" / "mixed.csv")], TASKS)
+    (problem,) = info.value.problems
+    # The third record spans lines 4-5, so the bad fourth record starts on line 6.
+    assert problem.line == 6 and "furious" in problem.message
+
+
+def test_parquet_is_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {"text": ["Ankara spoke.", "Turkey shelled it."], "target": ["Turkey", "Turkey"], "stance": ["neutral", "bad"]}
+    )
+    pq.write_table(table, tmp_path / "d.parquet")
+    with pytest.raises(DataValidationError) as info:
+        load_evaluation_data([str(tmp_path / "d.parquet")], TASKS)
+    (problem,) = info.value.problems
+    assert problem.line == 2 and "(row 2)" in str(problem)
+
+
+def test_unknown_file_type_and_missing_file(tmp_path):
+    (tmp_path / "x.txt").write_text("hello")
+    problems = problems_of([str(tmp_path / "x.txt"), str(tmp_path / "missing.jsonl")])
+    messages = " | ".join(str(p) for p in problems)
+    assert "unsupported file type '.txt'" in messages and "file not found" in messages
+
+
+def test_max_rows_sample_is_deterministic(tmp_path):
+    rows = [{"text": f"Sentence number {i}.", "sentiment": "neutral"} for i in range(50)]
+    path = str(write_jsonl(tmp_path / "s.jsonl", rows))
+    first, _ = load_training_data([{"path": path, "max_rows": 10}], [], TASKS)
+    second, _ = load_training_data([{"path": path, "max_rows": 10}], [], TASKS)
+    assert len(first.rows) == 10
+    assert [r.pair.text for r in first.rows] == [r.pair.text for r in second.rows]

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from transformers import TrainerCallback
+
+from model import Pair
+from model.model_dir import PROJECT_FILE
+from model.predictor import StancePredictor
+from stance_cli.main import main
+from tests.conftest import FIXTURES, stance_rows, write_jsonl
+from training.config import ConfigError, TrainConfig
+from training.train import checkpoints_dir, train
+
+
+@pytest.fixture
+def data(tmp_path):
+    train_file = write_jsonl(tmp_path / "train.jsonl", stance_rows(40))
+    dev_file = write_jsonl(tmp_path / "dev.jsonl", [dict(r, id=f"d{i}") for i, r in enumerate(stance_rows(52)[40:])])
+    return train_file, dev_file
+
+
+def cli_args(tiny_base, train_file, out, *extra):
+    return [
+        "train", "--train-files", str(train_file), "--base-model", str(tiny_base), "--output-dir", str(out),
+        "--max-steps", "3", "--batch-size", "8", "--max-length", "48", "--no-progress", "--bf16", "false", *extra,
+    ]  # fmt: skip
+
+
+def test_cli_trains_from_a_config_file_with_overrides(tiny_base, data, tmp_path, capsys):
+    train_file, dev_file = data
+    config = tmp_path / "config.yaml"
+    config.write_text(f"train_files: [{train_file.name}]\ndev_files: [{dev_file.name}]\nepochs: 1\n")
+    out = tmp_path / "model"
+    assert main(["train", "--config", str(config), *cli_args(tiny_base, train_file, out)[1:]]) == 0
+    assert (out / PROJECT_FILE).is_file() and not checkpoints_dir(str(out)).exists()
+    assert "dev stance: macro-F1" in capsys.readouterr().out
+    project = json.loads((out / PROJECT_FILE).read_text())
+    assert project["training_config"]["max_steps"] == 3 and project["metrics"]["training"]["steps"] == 3
+
+
+def test_only_stance_with_own_labels_and_no_dev_file(tiny_base, tmp_path):
+    rows = stance_rows(40)
+    for i, row in enumerate(rows):
+        row.pop("sentiment")
+        row["stance"] = ["pro", "anti", "meh", "unsure", "both"][i % 5]
+    train_file = write_jsonl(tmp_path / "five.jsonl", rows)
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        tasks={"stance": ["pro", "anti", "meh", "unsure", "both"]},
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "five"),
+        max_steps=2,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    path = train(config)
+    predictor = StancePredictor.from_dir(path)
+    assert [t.name for t in predictor.tasks] == ["stance"]
+    (prediction,) = predictor.predict([Pair("Ankara spoke.", "Turkey")])
+    assert set(prediction.tasks["stance"].probabilities) == {"pro", "anti", "meh", "unsure", "both"}
+    training = json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]
+    assert training["train_rows"] + training["dev_rows"] == 40 and 3 <= training["dev_rows"] <= 6
+
+
+def test_invalid_data_exits_non_zero_and_writes_no_model(tiny_base, tmp_path, capsys):
+    out = tmp_path / "never"
+    code = main(cli_args(tiny_base, FIXTURES / "data" / "bad_train.jsonl", out))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad_train.jsonl:2: invalid JSON" in err and "bad_train.jsonl:12: conflicting stance labels" in err
+    assert not out.exists() and not checkpoints_dir(str(out)).exists()
+
+
+class CrashAfterFirstCheckpoint(TrainerCallback):
+    def on_save(self, args, state, control, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+
+class RecordStart(TrainerCallback):
+    def __init__(self):
+        self.start_step = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step = state.global_step
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if self.start_step is None:
+            self.start_step = state.global_step
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "resumed"),
+        epochs=2,
+        evals_per_epoch=1,
+        early_stopping_patience=0,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAfterFirstCheckpoint()])
+    assert not (tmp_path / "resumed").exists()
+    (checkpoint,) = checkpoints_dir(config.output_dir).glob("checkpoint-*")
+    saved_at = int(checkpoint.name.split("-")[1])  # one checkpoint per epoch
+
+    changed = TrainConfig(**{**config.to_dict(), "learning_rate": 1e-3})
+    with pytest.raises(ConfigError, match="learning_rate"):
+        train(changed, resume=True)
+
+    record = RecordStart()
+    path = train(config, resume=True, callbacks=[record])
+    assert record.start_step == saved_at
+    assert json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == 2 * saved_at
+
+
+def test_resume_without_checkpoint_is_an_error(tiny_base, data, tmp_path, capsys):
+    train_file, _ = data
+    assert main([*cli_args(tiny_base, train_file, tmp_path / "m"), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        init_from=str(tiny_model),
+        output_dir=str(tmp_path / "retrained"),
+        max_steps=2,
+        batch_size=8,
+        progress=False,
+        bf16="false",
+    )
+    path = train(config)
+    before = json.loads((tiny_model / PROJECT_FILE).read_text())
+    after = json.loads((path / PROJECT_FILE).read_text())
+    assert after["tasks"] == before["tasks"] and after["input_format"] == before["input_format"]
+    assert after["training_config"]["init_from_model"] == before["weights_sha256"]
+    assert after["weights_sha256"] != before["weights_sha256"]

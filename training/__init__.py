@@ -1,0 +1,1 @@
+"""Labelled data, fine-tuning, evaluation and export; imports `model/`, never `serve/`."""

@@ -1,0 +1,90 @@
+"""The model card (README.md in the model directory): data, licences, configuration and scores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from model.model_dir import ModelProject
+
+LICENCES = {
+    "newsmtsc": "NewsMTSC (Hamborg & Donnay, EACL 2021), MIT",
+    "tweeteval_stance": "TweetEval stance / SemEval-2016 Task 6 (Mohammad et al.; Barbieri et al. 2020)",
+    "tweeteval_sentiment": "TweetEval sentiment / SemEval-2017 Task 4 (Rosenthal et al.; Barbieri et al. 2020)",
+    "fakes": "derived from FA-KES (Abu Salem et al., ICWSM 2019), CC BY 4.0",
+}
+
+
+def _licence(path: str) -> str:
+    for key, text in LICENCES.items():
+        if key in path:
+            return text
+    return "user data"
+
+
+def _scores(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    for split, tasks in metrics.items():
+        if split == "training" or not isinstance(tasks, dict):
+            continue
+        for task, report in tasks.items():
+            if not isinstance(report, dict) or "macro_f1" not in report:
+                continue
+            extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
+            lines.append(
+                f"| {split} | {task} | {report['n']} | {report['macro_f1']:.3f} | {report['accuracy']:.3f}{extra} |"
+            )
+    return lines
+
+
+def write_model_card(directory: str | os.PathLike, project: ModelProject) -> None:
+    training = project.metrics.get("training", {})
+    lines = [
+        "# Actor Stance model",
+        "",
+        "Labels each (sentence, target) pair with the sentence's stance toward the target and the sentence's"
+        " sentiment. Load it with `stance evaluate --model DIR` or `model.predictor.StancePredictor.from_dir(DIR)`.",
+        "",
+        f"- Base encoder: `{project.base_model}`",
+        f"- Created: {project.created}",
+        f"- Input: mention markers {project.input_format.mention_markers}, target as second segment "
+        f"{project.input_format.target_segment}, max {project.input_format.max_length} tokens, pooling "
+        f"`{project.pooling}`",
+        "",
+        "## Tasks",
+        "",
+    ]
+    lines += [f"- `{t.name}` ({t.input} input): {', '.join(t.labels)}" for t in project.tasks]
+    lines += [
+        "",
+        "## Training data",
+        "",
+        "| split | file | rows | sha256 | source / licence |",
+        "|---|---|---|---|---|",
+    ]
+    for f in project.training_data:
+        lines.append(
+            f"| {f.get('split', '')} | `{f['path']}` | {f.get('rows', '')} | `{f['sha256'][:12]}` | {_licence(f['path'])} |"
+        )
+    if training:
+        lines += [
+            "",
+            f"Trained {training.get('steps')} steps on {training.get('train_examples')} examples in "
+            f"{training.get('seconds')} s on {training.get('device')} ({training.get('torch_threads')} threads, "
+            f"bf16 {training.get('bf16')}).",
+        ]
+    scores = _scores(project.metrics)
+    if scores:
+        lines += ["", "## Scores", "", "| split | task | n | macro-F1 | accuracy |", "|---|---|---|---|---|", *scores]
+    cfg = project.training_config
+    lines += [
+        "",
+        "## Configuration",
+        "",
+        f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, batch {cfg.get('batch_size')}, "
+        f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, seed {cfg.get('seed')}; "
+        "the full configuration is in `stance_model.json`.",
+        "",
+    ]
+    Path(directory, "README.md").write_text("\n".join(lines))

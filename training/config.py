@@ -1,0 +1,170 @@
+"""Training configuration: a dataclass with help text, read from YAML/JSON and overridable from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from model.types import TaskSpec
+
+DEFAULT_TASKS: dict[str, dict[str, Any]] = {
+    "stance": {"labels": ["against", "neutral", "favor"], "input": "pair"},
+    "sentiment": {"labels": ["negative", "neutral", "positive"], "input": "sentence"},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that cannot be used."""
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: json.loads(json.dumps(d)), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    """Everything `stance train` needs; every field can be set in the config file or as ``--field-name``."""
+
+    train_files: list = _f([], "labelled training files (JSONL/CSV/Parquet); an entry may be {path, max_rows}")
+    dev_files: list = _f([], "labelled dev files for early stopping; empty: a stratified split of the training data")
+    output_dir: str = _f("models/custom", "where the model directory is written (atomically, when training ends)")
+    base_model: str = _f("default", "base encoder: 'default' (embedded all-MiniLM-L6-v2), a local directory or hub id")
+    init_from: str | None = _f(None, "start from an earlier fine-tuned model directory (its tasks and labels)")
+    tasks: dict = _f(DEFAULT_TASKS, "task name -> {labels: [...], input: pair|sentence}, or task -> [labels]")
+    only_tasks: list = _f([], "train only these of the configured tasks (default: all)")
+    dev_fraction: float = _f(0.1, "share of training rows held out as dev when no dev file is given")
+    epochs: float = _f(4.0, "training epochs")
+    max_steps: int = _f(-1, "stop after this many optimiser steps (overrides epochs; for smoke tests)")
+    learning_rate: float = _f(5e-5, "peak learning rate (AdamW)")
+    weight_decay: float = _f(0.01, "AdamW weight decay")
+    warmup_ratio: float = _f(0.06, "share of steps for linear warm-up, then linear decay")
+    batch_size: int = _f(32, "training batch size")
+    eval_batch_size: int = _f(64, "evaluation batch size")
+    max_length: int = _f(128, "maximum input tokens; longer sentences are windowed around the mention")
+    pooling: str = _f("mean+marker", "mean+marker | mean | cls")
+    mention_markers: bool = _f(True, "wrap mentions in [E] ... [/E] marker tokens")
+    target_segment: bool = _f(True, "give the target as a second input segment")
+    dropout: float = _f(0.1, "dropout before each task head")
+    class_weighting: str = _f("none", "none | balanced: weight each label's loss by inverse frequency")
+    early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
+    select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
+    evals_per_epoch: int = _f(1, "dev evaluations (and checkpoints) per epoch")
+    bf16: str = _f("auto", "bfloat16 autocast: auto (on where the hardware supports it) | true | false")
+    seed: int = _f(42, "random seed (data order, initialisation, dev split)")
+    threads: int = _f(0, "CPU threads for torch (0: torch's default)")
+    progress: bool = _f(True, "show a progress bar with ETA")
+
+    def task_specs(self) -> list[TaskSpec]:
+        specs = []
+        for name, value in self.tasks.items():
+            if isinstance(value, list):
+                value = {"labels": value}
+            if not isinstance(value, dict) or "labels" not in value:
+                raise ConfigError(f"tasks.{name}: expected a list of labels or {{labels: [...], input: ...}}")
+            labels = [str(v) for v in value["labels"]]
+            kind = value.get("input", DEFAULT_TASKS.get(name, {}).get("input", "pair"))
+            if kind not in ("pair", "sentence"):
+                raise ConfigError(f"tasks.{name}.input: must be 'pair' or 'sentence', not {kind!r}")
+            if len(labels) < 2 or len(set(labels)) != len(labels):
+                raise ConfigError(f"tasks.{name}.labels: need two or more distinct labels, got {labels}")
+            specs.append(TaskSpec(name=name, labels=tuple(labels), input=kind))
+        if self.only_tasks:
+            unknown = set(self.only_tasks) - {s.name for s in specs}
+            if unknown:
+                raise ConfigError(f"only_tasks: {sorted(unknown)} not among the configured tasks {list(self.tasks)}")
+            specs = [s for s in specs if s.name in self.only_tasks]
+        if not specs:
+            raise ConfigError("no tasks configured")
+        return specs
+
+    def validate(self) -> None:
+        self.task_specs()
+        if not self.train_files:
+            raise ConfigError("train_files: at least one training file is required")
+        if self.pooling not in ("mean+marker", "mean", "cls"):
+            raise ConfigError(f"pooling: must be mean+marker, mean or cls, not {self.pooling!r}")
+        if self.class_weighting not in ("none", "balanced"):
+            raise ConfigError(f"class_weighting: must be none or balanced, not {self.class_weighting!r}")
+        if str(self.bf16).lower() not in ("auto", "true", "false"):
+            raise ConfigError(f"bf16: must be auto, true or false, not {self.bf16!r}")
+        if not 0 < self.dev_fraction < 1:
+            raise ConfigError(f"dev_fraction: must be between 0 and 1, not {self.dev_fraction}")
+        for name in ("batch_size", "eval_batch_size", "max_length", "evals_per_epoch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        if self.max_length < 16:
+            raise ConfigError("max_length: must be at least 16")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {unknown}; see `stance train --help`")
+    base = path.parent
+    for key in ("train_files", "dev_files"):
+        # Relative data paths in a config file are relative to the file's folder.
+        data[key] = [_rebase(entry, base) for entry in data.get(key) or []]
+    return data
+
+
+def _rebase(entry: Any, base: Path) -> Any:
+    if isinstance(entry, str):
+        return entry if os.path.isabs(entry) else os.path.normpath(base / entry)
+    if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+        return {**entry, "path": _rebase(entry["path"], base)}
+    return entry
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` option per `TrainConfig` field, all defaulting to 'not given'."""
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        if f.name == "tasks":
+            parser.add_argument(flag, type=json.loads, default=None, help=help_text + " (JSON)")
+        elif f.type in ("list",):
+            parser.add_argument(flag, nargs="+", default=None, help=help_text)
+        elif f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
+            parser.add_argument(flag, type=kind, default=None, help=help_text)
+
+
+def build_config(file: str | None, args: argparse.Namespace | None = None) -> TrainConfig:
+    """Defaults, then the config file, then command-line overrides; validated."""
+    values: dict[str, Any] = load_config_file(file) if file else {}
+    if args is not None:
+        for f in dataclasses.fields(TrainConfig):
+            value = getattr(args, f.name, None)
+            if value is not None:
+                values[f.name] = value
+    config = TrainConfig(**values)
+    config.validate()
+    return config

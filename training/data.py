@@ -1,0 +1,462 @@
+"""Labelled data as researchers write it (JSONL, CSV or Parquet), read and validated before any training.
+
+Columns: ``text`` (required); ``target`` (required on stance rows); ``mention_start`` / ``mention_end``
+(optional character offsets of the mention, end exclusive); ``mention`` (optional mention text); one column per
+task with its label (``stance``, ``sentiment``; empty means no label); ``id`` (optional).
+
+Every problem in every file is collected and reported at once, each with its file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.actors import ActorRegistry
+from model.types import Pair, Span, TaskSpec
+
+NOT_APPLICABLE = "na"  # codebook label: the words do not refer to the actor; row left out of training/evaluation
+KNOWN_COLUMNS = {"id", "text", "target", "mention", "mention_start", "mention_end"}
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect in one place: ``file:line: message``."""
+
+    file: str
+    line: int
+    message: str
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.line}: {self.message}"
+            if self.unit == "line"
+            else (f"{self.file} ({self.unit} {self.line}): {self.message}")
+        )
+
+
+class DataValidationError(ValueError):
+    """Labelled data with one or more problems; ``problems`` lists them all."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        shown = "\n".join(f"  {p}" for p in self.problems[:200])
+        more = f"\n  ... and {len(self.problems) - 200} more" if len(self.problems) > 200 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class LabelledRow:
+    """A validated row: the pair, its labels by task, and where it came from."""
+
+    pair: Pair
+    labels: dict[str, str]
+    id: str | None
+    file: str
+    line: int
+
+    @property
+    def key(self) -> tuple:
+        """Identity of the model input (text, target, mention spans), for leak and conflict checks."""
+        return (self.pair.text, self.pair.target or "", tuple((s.start, s.end) for s in self.pair.spans))
+
+
+@dataclass
+class LoadedData:
+    """Validated rows of one split, plus fingerprints and counts of rows left out (and why)."""
+
+    rows: list[LabelledRow]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    left_out: Counter = field(default_factory=Counter)
+
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, Counter] = {}
+        for row in self.rows:
+            for task, label in row.labels.items():
+                counts.setdefault(task, Counter())[label] += 1
+        return {task: dict(sorted(c.items())) for task, c in counts.items()}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A data file and, optionally, how many of its rows to use (a seeded sample) in training."""
+
+    path: str
+    max_rows: int | None = None
+
+    @classmethod
+    def parse(cls, value: str | dict | FileSpec) -> FileSpec:
+        if isinstance(value, FileSpec):
+            return value
+        if isinstance(value, str):
+            return cls(path=value)
+        if isinstance(value, dict) and "path" in value and set(value) <= {"path", "max_rows"}:
+            return cls(path=str(value["path"]), max_rows=value.get("max_rows"))
+        raise ValueError(f"a data file is a path or {{path, max_rows}}, not {value!r}")
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+
+def read_records(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line, record, error) for each row of a JSONL, CSV or Parquet file.
+
+    ``line`` is the 1-based line in the file (the row number for Parquet); ``error`` says why a row could not be
+    read (invalid UTF-8, invalid JSON), with ``record`` then None.
+    """
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind == "jsonl":
+        yield from _read_jsonl(path)
+    elif kind == "csv":
+        yield from _read_csv(path)
+    elif kind == "parquet":
+        yield from _read_parquet(path)
+    else:
+        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .csv or .parquet")
+
+
+def file_unit(path: str | os.PathLike) -> str:
+    return "row" if str(path).lower().endswith(".parquet") else "line"
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            if not isinstance(record, dict):
+                yield number, None, f"expected a JSON object, got {type(record).__name__}"
+                continue
+            yield number, record, None
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    bad_lines = set()
+    for number, raw in enumerate(lines, start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_lines.add(number)
+            yield number, None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if line in bad_lines:
+                continue
+            if None in record:
+                yield line, None, f"more fields than the {len(reader.fieldnames or [])} columns in the header"
+                continue
+            yield line, {k: (v if v != "" else None) for k, v in record.items()}, None
+    except csv.Error as exc:
+        yield reader.line_num, None, f"invalid CSV ({exc})"
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        yield 0, None, f"unreadable Parquet file ({exc})"
+        return
+    for number, record in enumerate(table.to_pylist(), start=1):
+        yield number, record, None
+
+
+def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
+    """The sha256 and size of a data file, saved in the model directory."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"path": str(path), "sha256": digest, "bytes": Path(path).stat().st_size}
+
+
+# ----------------------------------------------------------------------------------------------- validation
+
+
+class RowValidator:
+    """Checks and normalises records into `LabelledRow`s, collecting `Problem`s rather than stopping."""
+
+    def __init__(self, tasks: Sequence[TaskSpec], registry: ActorRegistry | None = None) -> None:
+        self.tasks = list(tasks)
+        self.registry = registry or ActorRegistry.default()
+
+    def validate(
+        self, record: dict[str, Any], file: str, line: int, problems: list[Problem]
+    ) -> LabelledRow | str | None:
+        """A row, or the reason it is left out (a string), or None when it has problems (added to ``problems``)."""
+        unit = file_unit(file)
+        found: list[str] = []
+
+        def problem(message: str) -> None:
+            found.append(message)
+
+        text = record.get("text")
+        if "text" not in record:
+            problem("missing required column 'text'")
+        elif not isinstance(text, str):
+            problem(f"'text' must be a string, got {type(text).__name__}")
+        elif not text.strip():
+            problem("empty text")
+        target = record.get("target")
+        if target is not None and not isinstance(target, str):
+            problem(f"'target' must be a string, got {type(target).__name__}")
+            target = None
+        target = target.strip() if isinstance(target, str) and target.strip() else None
+
+        labels: dict[str, str] = {}
+        left_out = None
+        for task in self.tasks:
+            value = record.get(task.name)
+            if _is_missing(value):
+                continue
+            value = str(value).strip()
+            if value == NOT_APPLICABLE and NOT_APPLICABLE not in task.labels:
+                left_out = f"{task.name} '{NOT_APPLICABLE}'"
+                continue
+            if value not in task.labels:
+                problem(f"unknown {task.name} label {value!r} (expected one of {list(task.labels)})")
+                continue
+            labels[task.name] = value
+        pair_tasks = [t.name for t in self.tasks if t.input == "pair" and t.name in labels]
+        if pair_tasks and target is None:
+            problem(f"missing required column 'target' on a {pair_tasks[0]} row")
+
+        spans: tuple[Span, ...] = ()
+        if isinstance(text, str) and text.strip():
+            spans = self._spans(record, text, target, problem)
+        row_id = record.get("id")
+        row_id = None if _is_missing(row_id) else str(row_id)
+
+        if found:
+            problems.extend(Problem(file, line, m, unit) for m in found)
+            return None
+        if not labels:
+            return left_out or "no label for the configured tasks"
+        assert isinstance(text, str)
+        return LabelledRow(Pair(text, target, spans), labels, row_id, file, line)
+
+    def _spans(self, record: dict[str, Any], text: str, target: str | None, problem) -> tuple[Span, ...]:
+        start, end = record.get("mention_start"), record.get("mention_end")
+        mention = record.get("mention")
+        mention = None if _is_missing(mention) else str(mention)
+        if _is_missing(start) and _is_missing(end):
+            if mention is not None:
+                at = text.find(mention)
+                if at < 0:
+                    problem(f"'mention' {mention!r} does not occur in 'text'")
+                    return ()
+                return (Span(at, at + len(mention)),)
+            if target is None:
+                return ()
+            return tuple(self.registry.find_actor(text, target))
+        if _is_missing(start) or _is_missing(end):
+            problem("'mention_start' and 'mention_end' must be given together")
+            return ()
+        s, e = _as_int(start), _as_int(end)
+        if s is None or e is None:
+            problem(f"offsets must be integers, got mention_start={start!r}, mention_end={end!r}")
+            return ()
+        if s < 0 or e > len(text):
+            problem(f"offsets {s}..{e} out of range for a text of {len(text)} characters")
+            return ()
+        if s >= e:
+            problem(f"inverted or empty offsets: mention_start {s} >= mention_end {e}")
+            return ()
+        if mention is not None and text[s:e] != mention:
+            problem(f"offsets {s}..{e} give {text[s:e]!r}, not the 'mention' {mention!r}")
+            return ()
+        return (Span(s, e),)
+
+
+def _is_missing(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def load_split(
+    files: Iterable[str | os.PathLike | FileSpec],
+    tasks: Sequence[TaskSpec],
+    problems: list[Problem],
+    registry: ActorRegistry | None = None,
+) -> LoadedData:
+    """Read and validate the files of one split; problems go to ``problems``, valid rows are returned."""
+    validator = RowValidator(tasks, registry)
+    data = LoadedData(rows=[])
+    conflicts: dict[tuple, dict[str, tuple[str, LabelledRow]]] = {}
+    for spec in (FileSpec.parse(f) if not isinstance(f, (str, os.PathLike)) else FileSpec(str(f)) for f in files):
+        path = Path(spec.path)
+        if not path.is_file():
+            problems.append(Problem(str(path), 0, "file not found"))
+            continue
+        try:
+            records = list(read_records(path))
+        except ValueError as exc:
+            problems.append(Problem(str(path), 0, str(exc).split(": ", 1)[-1]))
+            continue
+        unit = file_unit(path)
+        header = _header(records)
+        if "text" not in header and records:
+            problems.append(Problem(str(path), 1, "missing required column 'text'", unit))
+            continue
+        rows: list[LabelledRow] = []
+        for line, record, error in records:
+            if error is not None:
+                problems.append(Problem(str(path), line, error, unit))
+                continue
+            assert record is not None
+            result = validator.validate(record, str(path), line, problems)
+            if isinstance(result, str):
+                data.left_out[result] += 1
+            elif result is not None:
+                rows.append(result)
+        if spec.max_rows is not None and len(rows) > spec.max_rows:
+            rows = _sample(rows, spec.max_rows)
+        for row in rows:
+            seen = conflicts.setdefault(row.key, {})
+            for task, label in row.labels.items():
+                if task in seen and seen[task][0] != label:
+                    other = seen[task][1]
+                    problems.append(
+                        Problem(
+                            row.file,
+                            row.line,
+                            f"conflicting {task} labels for identical input: {label!r} here, "
+                            f"{seen[task][0]!r} at {other.file}:{other.line}",
+                            file_unit(row.file),
+                        )
+                    )
+                seen.setdefault(task, (label, row))
+        data.rows.extend(rows)
+        data.files.append({**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows})
+    return data
+
+
+def _header(records: list[tuple[int, dict | None, str | None]]) -> set[str]:
+    columns: set[str] = set()
+    for _, record, _ in records:
+        if record is not None:
+            columns.update(record)
+    return columns
+
+
+def _sample(rows: list[LabelledRow], n: int) -> list[LabelledRow]:
+    """A deterministic sample: the n rows whose content hashes lowest (stable across runs and machines)."""
+    ranked = sorted(rows, key=lambda r: hashlib.sha1(repr(r.key).encode("utf-8")).hexdigest())
+    keep = {id(r) for r in ranked[:n]}
+    return [r for r in rows if id(r) in keep]
+
+
+def check_ids(splits: Sequence[LoadedData], problems: list[Problem]) -> None:
+    """Duplicate ids within and across the given splits."""
+    first: dict[str, LabelledRow] = {}
+    for split in splits:
+        for row in split.rows:
+            if row.id is None:
+                continue
+            if row.id in first:
+                other = first[row.id]
+                problems.append(
+                    Problem(
+                        row.file,
+                        row.line,
+                        f"duplicate id {row.id!r} (first at {other.file}:{other.line})",
+                        file_unit(row.file),
+                    )
+                )
+            else:
+                first[row.id] = row
+
+
+def check_leaks(train: LoadedData, evaluation: LoadedData, problems: list[Problem]) -> None:
+    """Rows whose input is identical in the training and evaluation files."""
+    seen = {row.key: row for row in train.rows}
+    for row in evaluation.rows:
+        other = seen.get(row.key)
+        if other is not None:
+            problems.append(
+                Problem(
+                    row.file,
+                    row.line,
+                    f"identical to training row {other.file}:{other.line} (evaluation data must be held out)",
+                    file_unit(row.file),
+                )
+            )
+
+
+def load_training_data(
+    train_files: Sequence[str | FileSpec],
+    dev_files: Sequence[str | FileSpec],
+    tasks: Sequence[TaskSpec],
+    registry: ActorRegistry | None = None,
+) -> tuple[LoadedData, LoadedData]:
+    """Validate training and dev files together; raise `DataValidationError` listing every problem."""
+    problems: list[Problem] = []
+    train = load_split(train_files, tasks, problems, registry)
+    dev = load_split(dev_files, tasks, problems, registry)
+    check_ids([train, dev], problems)
+    check_leaks(train, dev, problems)
+    if not problems and not train.rows:
+        problems.append(
+            Problem(
+                ", ".join(str(FileSpec.parse(f).path) for f in train_files),
+                0,
+                "no labelled rows for the configured tasks",
+            )
+        )
+    if problems:
+        raise DataValidationError(problems)
+    return train, dev
+
+
+def load_evaluation_data(files: Sequence[str], tasks: Sequence[TaskSpec]) -> LoadedData:
+    problems: list[Problem] = []
+    data = load_split(files, tasks, problems)
+    check_ids([data], problems)
+    if problems:
+        raise DataValidationError(problems)
+    return data

@@ -1,0 +1,141 @@
+"""`stance evaluate`: per-task metrics, per-target breakdown, a Markdown report and confusion-matrix charts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from model.predictor import StancePredictor
+from model.types import Prediction
+from training.data import LabelledRow, load_evaluation_data
+from training.metrics import classification_report
+
+
+def evaluate_rows(
+    predictor: StancePredictor, rows: Sequence[LabelledRow], batch_size: int = 64
+) -> tuple[dict[str, Any], list[Prediction]]:
+    """Metrics for every model task that has gold labels in ``rows``, plus the predictions themselves."""
+    predictions = predictor.predict([r.pair for r in rows], batch_size=batch_size)
+    metrics: dict[str, Any] = {}
+    for task in predictor.tasks:
+        index = {label: i for i, label in enumerate(task.labels)}
+        scored = [(r, p) for r, p in zip(rows, predictions, strict=True) if task.name in r.labels]
+        if not scored:
+            continue
+        gold = [index[r.labels[task.name]] for r, _ in scored]
+        pred = [index[p.tasks[task.name].label] for _, p in scored]
+        report = classification_report(gold, pred, task.labels)
+        by_target: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        for (row, _), g, q in zip(scored, gold, pred, strict=True):
+            if row.pair.target:
+                by_target[row.pair.target][0].append(g)
+                by_target[row.pair.target][1].append(q)
+        report["per_target"] = {}
+        for target, (g, q) in sorted(by_target.items(), key=lambda kv: -len(kv[1][0])):
+            sub = classification_report(g, q, task.labels)
+            entry = {"n": sub["n"], "macro_f1": sub["macro_f1"], "accuracy": sub["accuracy"]}
+            if "f1_against_favor" in sub:
+                entry["f1_against_favor"] = sub["f1_against_favor"]
+            report["per_target"][target] = entry
+        metrics[task.name] = report
+    return metrics, predictions
+
+
+def evaluate_model(
+    model_dir: str | os.PathLike,
+    data_files: Sequence[str],
+    output_dir: str | os.PathLike | None = None,
+    batch_size: int = 64,
+    per_target_limit: int = 30,
+) -> dict[str, Any]:
+    """Evaluate a model directory on labelled files; write metrics.json, report.md, PNGs and predictions."""
+    predictor = StancePredictor.from_dir(model_dir)
+    data = load_evaluation_data(data_files, predictor.tasks)
+    if not data.rows:
+        raise ValueError(f"no rows with labels for the model's tasks {[t.name for t in predictor.tasks]}")
+    metrics, predictions = evaluate_rows(predictor, data.rows, batch_size=batch_size)
+    if output_dir is not None:
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (out / "report.md").write_text(render_report(metrics, model_dir, data_files, per_target_limit))
+        for task, report in metrics.items():
+            plot_confusion(
+                report["confusion_matrix"], f"{task} ({Path(model_dir).name})", out / f"confusion_{task}.png"
+            )
+        with open(out / "predictions.jsonl", "w", encoding="utf-8") as handle:
+            for row, pred in zip(data.rows, predictions, strict=True):
+                record = {
+                    "file": row.file,
+                    "line": row.line,
+                    "id": row.id,
+                    "text": row.pair.text,
+                    "target": row.pair.target,
+                    "gold": row.labels,
+                    "predicted": {t: p.label for t, p in pred.tasks.items()},
+                    "probabilities": {t: p.probabilities for t, p in pred.tasks.items()},
+                }
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return metrics
+
+
+def render_report(
+    metrics: dict[str, Any], model_dir: Any, data_files: Sequence[str], per_target_limit: int = 30
+) -> str:
+    lines = [f"# Evaluation of `{model_dir}`", "", "Data: " + ", ".join(f"`{f}`" for f in data_files), ""]
+    for task, report in metrics.items():
+        lines += [f"## {task}", "", f"- n = {report['n']}", f"- macro-F1 = {report['macro_f1']:.3f}"]
+        lines.append(f"- accuracy = {report['accuracy']:.3f}")
+        if "f1_against_favor" in report:
+            lines.append(f"- F1 over against+favor = {report['f1_against_favor']:.3f}")
+        lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for label, c in report["per_class"].items():
+            lines.append(f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+        labels = report["confusion_matrix"]["labels"]
+        lines += [
+            "",
+            "Confusion (rows gold, columns predicted):",
+            "",
+            "| gold \\ predicted | " + " | ".join(labels) + " |",
+        ]
+        lines.append("|---" * (len(labels) + 1) + "|")
+        for label, row in zip(labels, report["confusion_matrix"]["matrix"], strict=True):
+            lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+        if report.get("per_target"):
+            lines += ["", "Per target:", "", "| target | n | macro-F1 | accuracy |", "|---|---|---|---|"]
+            for target, t in list(report["per_target"].items())[:per_target_limit]:
+                lines.append(f"| {target} | {t['n']} | {t['macro_f1']:.3f} | {t['accuracy']:.3f} |")
+            hidden = len(report["per_target"]) - per_target_limit
+            if hidden > 0:
+                lines.append(f"\n({hidden} more targets in metrics.json)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_confusion(confusion: dict[str, Any], title: str, path: str | os.PathLike) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels, matrix = confusion["labels"], np.asarray(confusion["matrix"])
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    top = matrix.max() if matrix.size else 0
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            color = "white" if matrix[i, j] > top / 2 else "black"
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,61 @@
+"""Classification metrics over label ids: macro-F1, accuracy, per-class P/R/F1, confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def confusion(gold: Sequence[int], pred: Sequence[int], n: int) -> np.ndarray:
+    """Rows are gold labels, columns predictions."""
+    matrix = np.zeros((n, n), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    return matrix
+
+
+def per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall, F1 and support per class (0 where undefined)."""
+    tp = np.diag(matrix).astype(float)
+    predicted = matrix.sum(0).astype(float)
+    support = matrix.sum(1).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return precision, recall, f1, support
+
+
+def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
+    """Macro-F1 over all labels, accuracy, per-class figures and the confusion matrix.
+
+    >>> classification_report([0, 1, 2], [0, 1, 1], ["against", "neutral", "favor"])["accuracy"]
+    0.6666666666666666
+    """
+    matrix = confusion(gold, pred, len(labels))
+    precision, recall, f1, support = per_class(matrix)
+    total = int(matrix.sum())
+    report: dict[str, Any] = {
+        "n": total,
+        "macro_f1": float(f1.mean()) if len(labels) else 0.0,
+        "accuracy": float(np.trace(matrix) / total) if total else 0.0,
+        "per_class": {
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "confusion_matrix": {"labels": list(labels), "matrix": matrix.tolist()},
+    }
+    if "against" in labels and "favor" in labels:
+        # SemEval-2016 / TweetEval stance metric: mean F1 of the two polar classes.
+        report["f1_against_favor"] = float((f1[labels.index("against")] + f1[labels.index("favor")]) / 2)
+    return report
+
+
+def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
+    return float(per_class(confusion(gold, pred, n))[2].mean())

@@ -1,0 +1,358 @@
+"""`stance train`: validate the data, fine-tune with the Hugging Face `Trainer`, write the model directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.base import resolve_base_model
+from model.formatting import InputEncoder, InputFormat, add_marker_tokens, pad_encoded
+from model.model_dir import ModelProject, atomic_directory, load_model_dir, network_from_base, save_model_dir
+from model.network import IGNORE_INDEX, label_key
+from model.predictor import StancePredictor
+from model.types import InputKind, TaskSpec
+from training.card import write_model_card
+from training.config import ConfigError, TrainConfig
+from training.data import LabelledRow, LoadedData, load_training_data
+from training.evaluate import evaluate_rows
+from training.metrics import macro_f1
+
+log = logging.getLogger("stance.train")
+RESUME_FIELDS = (
+    "train_files",
+    "dev_files",
+    "base_model",
+    "init_from",
+    "tasks",
+    "only_tasks",
+    "max_length",
+    "pooling",
+    "batch_size",
+    "seed",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "evals_per_epoch",
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One model input with a label id per task (`IGNORE_INDEX` where the row has no label for it)."""
+
+    row: LabelledRow
+    kind: InputKind
+    labels: dict[str, int]
+
+
+def build_examples(rows: list[LabelledRow], tasks: list[TaskSpec]) -> list[Example]:
+    """One example per row and input kind that carries a label: stance reads the pair, sentiment the sentence."""
+    examples = []
+    for row in rows:
+        for kind in ("pair", "sentence"):
+            kind_tasks = [t for t in tasks if t.input == kind]
+            if not any(t.name in row.labels for t in kind_tasks):
+                continue
+            labels = {
+                t.name: (t.labels.index(row.labels[t.name]) if t.name in row.labels else IGNORE_INDEX) for t in tasks
+            }
+            examples.append(Example(row, kind, labels))  # type: ignore[arg-type]
+    return examples
+
+
+def to_dataset(examples: list[Example], encoder: InputEncoder, tasks: list[TaskSpec]):
+    """A `datasets.Dataset` of token ids, labels and lengths (for length-grouped batches)."""
+    from datasets import Dataset
+
+    columns: dict[str, list] = defaultdict(list)
+    for kind in ("pair", "sentence"):
+        chosen = [e for e in examples if e.kind == kind]
+        if not chosen:
+            continue
+        for example, enc in zip(chosen, encoder.encode([e.row.pair for e in chosen], kind), strict=True):  # type: ignore[arg-type]
+            columns["input_ids"].append(enc.input_ids)
+            columns["token_type_ids"].append(enc.token_type_ids or [0] * len(enc.input_ids))
+            columns["length"].append(len(enc.input_ids))
+            for task in tasks:
+                columns[label_key(task.name)].append(example.labels[task.name])
+    return Dataset.from_dict(dict(columns))
+
+
+class Collator:
+    """Dynamic padding of a batch of dataset rows into tensors, with label tensors per task."""
+
+    def __init__(self, pad_id: int, tasks: list[TaskSpec]) -> None:
+        self.pad_id = pad_id
+        self.tasks = tasks
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        from model.formatting import EncodedInput
+
+        items = [EncodedInput(f["input_ids"], [1] * len(f["input_ids"]), f["token_type_ids"], False) for f in features]
+        batch = pad_encoded(items, self.pad_id)
+        for task in self.tasks:
+            batch[label_key(task.name)] = torch.tensor([f[label_key(task.name)] for f in features], dtype=torch.long)
+        return batch
+
+
+def stratified_split(
+    rows: list[LabelledRow], fraction: float, seed: int
+) -> tuple[list[LabelledRow], list[LabelledRow]]:
+    """Hold out ``fraction`` of the rows, stratified on their labels, keeping rows of one sentence together."""
+    groups: dict[str, list[LabelledRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.pair.text].append(row)
+    strata: dict[tuple, list[str]] = defaultdict(list)
+    for text, members in groups.items():
+        strata[tuple(sorted(members[0].labels.items()))].append(text)
+    rng = random.Random(seed)
+    held: set[str] = set()
+    for key in sorted(strata):
+        texts = sorted(strata[key])
+        rng.shuffle(texts)
+        held.update(texts[: round(len(texts) * fraction)])
+    train = [r for r in rows if r.pair.text not in held]
+    dev = [r for r in rows if r.pair.text in held]
+    return train, dev
+
+
+def class_weights(examples: list[Example], tasks: list[TaskSpec]) -> dict[str, list[float]]:
+    """Inverse-frequency ("balanced") loss weights per task."""
+    weights = {}
+    for task in tasks:
+        counts = Counter(e.labels[task.name] for e in examples if e.labels[task.name] != IGNORE_INDEX)
+        total = sum(counts.values())
+        weights[task.name] = [
+            total / (len(task.labels) * counts[i]) if counts[i] else 0.0 for i in range(len(task.labels))
+        ]
+    return weights
+
+
+def use_bf16(setting: str) -> bool:
+    setting = str(setting).lower()
+    if setting in ("true", "false"):
+        return setting == "true"
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.backends.cpu.get_cpu_capability() in ("AVX512",)) and _cpu_has("avx512_bf16")
+    except Exception:
+        return False
+
+
+def _cpu_has(flag: str) -> bool:
+    try:
+        return flag in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def _compute_metrics_fn(tasks: list[TaskSpec], select_on: str):
+    def compute(eval_pred) -> dict[str, float]:
+        preds = eval_pred.predictions
+        golds = eval_pred.label_ids
+        preds = preds if isinstance(preds, tuple) else (preds,)
+        golds = golds if isinstance(golds, tuple) else (golds,)
+        scores: dict[str, float] = {}
+        for task, logits, gold in zip(tasks, preds, golds, strict=True):
+            keep = gold != IGNORE_INDEX
+            if keep.any():
+                scores[f"{task.name}_macro_f1"] = macro_f1(gold[keep], logits[keep].argmax(-1), len(task.labels))
+        if select_on == "mean":
+            scores["select"] = float(np.mean(list(scores.values()))) if scores else 0.0
+        else:
+            scores["select"] = scores.get(f"{select_on}_macro_f1", 0.0)
+        return scores
+
+    return compute
+
+
+def checkpoints_dir(output_dir: str) -> Path:
+    path = Path(output_dir)
+    return path.with_name(path.name + ".checkpoints")
+
+
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
+    """Train a model as configured; returns the model directory. Raises on invalid data before any training.
+
+    ``callbacks`` are extra `transformers.TrainerCallback`s (progress reporting, tests).
+    """
+    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    config.validate()
+    started = time.monotonic()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+
+    init_project = None
+    if config.init_from:
+        init_project = load_model_dir(config.init_from, verify=True)[2]
+        tasks = [t for t in init_project.tasks if not config.only_tasks or t.name in config.only_tasks]
+        fmt, pooling = init_project.input_format, init_project.pooling
+        base_name = init_project.base_model
+    else:
+        tasks = config.task_specs()
+        fmt = InputFormat(
+            mention_markers=config.mention_markers, target_segment=config.target_segment, max_length=config.max_length
+        )
+        pooling = config.pooling
+        base_name = config.base_model
+
+    # Data first: nothing is built or written when the data has problems.
+    if config.dev_files:
+        train_data, dev_data = load_training_data(config.train_files, config.dev_files, tasks)
+        train_rows, dev_rows = train_data.rows, dev_data.rows
+    else:
+        train_data, _ = load_training_data(config.train_files, [], tasks)
+        train_rows, dev_rows = stratified_split(train_data.rows, config.dev_fraction, config.seed)
+        dev_data = LoadedData(rows=dev_rows)
+    for name, data in (("train", train_data), ("dev", dev_data)):
+        if data.left_out:
+            log.warning("%s: rows left out: %s", name, dict(data.left_out))
+
+    work = checkpoints_dir(config.output_dir)
+    fingerprint = {k: config.to_dict()[k] for k in RESUME_FIELDS}
+    if resume:
+        saved = work / "train_config.json"
+        if not saved.is_file() or not list(work.glob("checkpoint-*")):
+            raise ConfigError(f"--resume: no checkpoint in {work} to resume from")
+        before = json.loads(saved.read_text())
+        changed = sorted(k for k in RESUME_FIELDS if before.get(k) != fingerprint[k])
+        if changed:
+            raise ConfigError(f"--resume: settings differ from the interrupted run: {changed}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "train_config.json").write_text(json.dumps(fingerprint, indent=2))
+
+    set_seed(config.seed)
+    if init_project is not None:
+        network, tokenizer, _ = load_model_dir(config.init_from)  # type: ignore[arg-type]
+        if config.only_tasks:
+            network.tasks = tasks
+    else:
+        resolved = resolve_base_model(base_name)
+        tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
+        add_marker_tokens(tokenizer, fmt)
+        network = network_from_base(resolved, tasks, fmt, pooling, tokenizer)
+        for head in network.heads.values():
+            head[-1].reset_parameters()
+    network.train()
+    for module in network.heads.values():
+        module[0].p = config.dropout
+    encoder = InputEncoder(tokenizer, fmt)
+
+    train_examples = build_examples(train_rows, tasks)
+    dev_examples = build_examples(dev_rows, tasks)
+    if config.class_weighting == "balanced":
+        network.set_class_weights(class_weights(train_examples, tasks))
+    train_set = to_dataset(train_examples, encoder, tasks)
+    dev_set = to_dataset(dev_examples, encoder, tasks) if dev_examples else None
+
+    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
+    total_steps = config.max_steps if config.max_steps > 0 else int(steps_per_epoch * config.epochs)
+    eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
+    if config.max_steps > 0:
+        eval_every = min(eval_every, config.max_steps)
+    bf16 = use_bf16(config.bf16)
+    args = TrainingArguments(
+        output_dir=str(work),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=round(total_steps * config.warmup_ratio),
+        lr_scheduler_type="linear",
+        bf16=bf16,
+        eval_strategy="steps" if dev_set is not None else "no",
+        save_strategy="steps",
+        eval_steps=eval_every,
+        save_steps=eval_every,
+        save_total_limit=2,
+        load_best_model_at_end=dev_set is not None,
+        metric_for_best_model="select",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, eval_every)),
+        seed=config.seed,
+        data_seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        remove_unused_columns=False,
+        label_names=[label_key(t.name) for t in tasks],
+        report_to="none",
+        disable_tqdm=not config.progress,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+    callbacks = list(callbacks or [])
+    if dev_set is not None and config.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = Trainer(
+        model=network,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        data_collator=Collator(tokenizer.pad_token_id or 0, tasks),
+        compute_metrics=_compute_metrics_fn(tasks, config.select_on) if dev_set is not None else None,
+        callbacks=callbacks,
+    )
+    log.info(
+        "training on %d examples (%d rows), dev %d examples; %d steps; bf16=%s; device=%s",
+        len(train_set),
+        len(train_rows),
+        len(dev_examples),
+        total_steps,
+        bf16,
+        args.device,
+    )
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    network = trainer.model
+    network.eval()
+
+    project = ModelProject(
+        tasks=tasks,
+        input_format=fmt,
+        pooling=pooling,
+        base_model=base_name,
+        training_data=[{"split": "train", **f} for f in train_data.files]
+        + [{"split": "dev", **f} for f in dev_data.files],
+        training_config={**config.to_dict(), "init_from_model": init_project.weights_sha256 if init_project else None},
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    predictor = StancePredictor(network, tokenizer, project, device=str(args.device))
+    dev_metrics = evaluate_rows(predictor, dev_rows, batch_size=config.eval_batch_size)[0] if dev_rows else {}
+    project.metrics = {
+        "dev": dev_metrics,
+        "training": {
+            "seconds": round(time.monotonic() - started, 1),
+            "steps": int(result.global_step),
+            "train_examples": len(train_set),
+            "train_rows": len(train_rows),
+            "dev_rows": len(dev_rows),
+            "label_counts": train_data.label_counts(),
+            "device": str(args.device),
+            "torch_threads": torch.get_num_threads(),
+            "bf16": bf16,
+            "best_checkpoint": trainer.state.best_model_checkpoint and Path(trainer.state.best_model_checkpoint).name,
+        },
+    }
+    network.to("cpu")
+    with atomic_directory(config.output_dir) as building:
+        save_model_dir(building, network, tokenizer, project)
+        write_model_card(building, project)
+    shutil.rmtree(work, ignore_errors=True)
+    return Path(config.output_dir)
