@@ -127,7 +127,7 @@ class InputEncoder:
         return out
 
     def _tokenize(self, firsts: list[str], seconds: list[str | None], truncate: bool) -> dict:
-        kwargs = {"add_special_tokens": True, "return_attention_mask": True}
+        kwargs: dict[str, object] = {"add_special_tokens": True, "return_attention_mask": True}
         if truncate:
             kwargs.update(truncation="longest_first", max_length=self.fmt.max_length)
         if any(s is not None for s in seconds):

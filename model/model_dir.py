@@ -131,7 +131,7 @@ def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokeniz
     """Write a complete model directory into ``directory`` (which should be empty; see `atomic_directory`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    network.encoder.config.save_pretrained(directory)
+    network.encoder.config.save_pretrained(directory)  # type: ignore[union-attr,operator]
     tokenizer.save_pretrained(directory)
     state = {}
     for key, value in network.state_dict().items():
@@ -169,7 +169,7 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
     kwargs = {"add_pooling_layer": False} if _is_bert_like(config) else {}
     encoder = AutoModel.from_config(config, trust_remote_code=False, **kwargs)
     fmt = project.input_format
-    marker_id = tokenizer.convert_tokens_to_ids(fmt.mention_start) if fmt.mention_markers else None
+    marker_id = _token_id(tokenizer, fmt.mention_start) if fmt.mention_markers else None
     network = StanceNetwork(encoder, project.tasks, pooling=project.pooling, start_marker_id=marker_id)
     named = {(k if k.startswith(HEAD_PREFIX) else ENCODER_PREFIX + k): v for k, v in state.items()}
     try:
@@ -186,7 +186,14 @@ def _is_bert_like(config) -> bool:
     from transformers import AutoModel
 
     model_class = AutoModel._model_mapping.get(type(config), None)
-    return model_class is not None and "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+    return model_class is not None and "add_pooling_layer" in inspect.signature(model_class).parameters  # type: ignore[arg-type]
+
+
+def _token_id(tokenizer, token: str) -> int:
+    value = tokenizer.convert_tokens_to_ids(token)
+    if not isinstance(value, int) or value == tokenizer.unk_token_id:
+        raise ModelDirError(f"tokenizer has no token {token!r}")
+    return value
 
 
 def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
@@ -229,5 +236,5 @@ def network_from_base(base: str, tasks: list[TaskSpec], fmt: InputFormat, poolin
     encoder = load_encoder(base)
     if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
         encoder.resize_token_embeddings(len(tokenizer))
-    marker_id = tokenizer.convert_tokens_to_ids(fmt.mention_start) if fmt.mention_markers else None
+    marker_id = _token_id(tokenizer, fmt.mention_start) if fmt.mention_markers else None
     return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=marker_id)

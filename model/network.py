@@ -45,7 +45,7 @@ class StanceNetwork(nn.Module):
         self.tasks = list(tasks)
         self.pooling = pooling
         self.start_marker_id = start_marker_id
-        hidden = encoder.config.hidden_size
+        hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.heads = nn.ModuleDict()
         for task in self.tasks:
             width = 2 * hidden if self._uses_marker(task) else hidden
@@ -74,7 +74,11 @@ class StanceNetwork(nn.Module):
         mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         pooled = {"sentence": states[:, 0] if self.pooling == "cls" else mean}
         if any(self._uses_marker(t) for t in self.tasks):
-            marks = (input_ids == self.start_marker_id).unsqueeze(-1).to(states.dtype)
+            marks = (
+                input_ids.eq(-1 if self.start_marker_id is None else self.start_marker_id)
+                .unsqueeze(-1)
+                .to(states.dtype)
+            )
             count = marks.sum(1)
             at_marker = (states * marks).sum(1) / count.clamp(min=1.0)
             at_marker = torch.where(count > 0, at_marker, mean)
@@ -100,5 +104,6 @@ class StanceNetwork(nn.Module):
             out = {"loss": loss, **out}
         elif any(label_key(t.name) in labels for t in self.tasks):
             # A batch whose labels are all missing still needs a loss that backpropagates.
-            out = {"loss": sum(v.sum() * 0.0 for v in out.values()), **out}
+            zero = torch.stack([v.sum() for v in out.values()]).sum() * 0.0
+            out = {"loss": zero, **out}
         return out

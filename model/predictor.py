@@ -37,37 +37,57 @@ class StancePredictor:
     def tasks(self):
         return self.project.tasks
 
-    def predict(self, pairs: Sequence[Pair], batch_size: int = 32) -> list[Prediction]:
+    def predict(
+        self, pairs: Sequence[Pair], batch_size: int = 32, kinds: Sequence[InputKind] = ("pair", "sentence")
+    ) -> list[Prediction]:
         """Each task's label and label probabilities for every pair.
 
-        ``pair`` tasks read each pair; ``sentence`` tasks read each distinct sentence once.
+        ``pair`` tasks read each pair; ``sentence`` tasks read each distinct sentence once. ``kinds`` limits the
+        work to one kind of task (the document pipeline scores sentences separately).
         """
         results: list[dict[str, TaskPrediction]] = [{} for _ in pairs]
         truncated = [False] * len(pairs)
-        for kind in ("pair", "sentence"):
-            tasks = [t for t in self.project.tasks if t.input == kind]
-            if not tasks or not pairs:
-                continue
+        for kind in kinds:
             if kind == "sentence":
                 unique = list(dict.fromkeys(p.text for p in pairs))
                 index = {text: i for i, text in enumerate(unique)}
                 items = [Pair(text) for text in unique]
                 owner = [index[p.text] for p in pairs]
             else:
-                items = list(pairs)
-                owner = list(range(len(pairs)))
-            encoded = self.encoder.encode(items, kind)
-            probs = self._run(encoded, kind, batch_size)
+                items, owner = list(pairs), list(range(len(pairs)))
+            per_item = self._predict_kind(items, kind, batch_size)
             for i, item_index in enumerate(owner):
-                truncated[i] = truncated[i] or encoded[item_index].truncated
-                for task in tasks:
-                    row = probs[task.name][item_index]
-                    best = int(row.argmax())
-                    results[i][task.name] = TaskPrediction(
-                        label=task.labels[best],
-                        probabilities={label: float(row[j]) for j, label in enumerate(task.labels)},
-                    )
+                labels, cut = per_item[item_index]
+                results[i].update(labels)
+                truncated[i] = truncated[i] or cut
         return [Prediction(tasks=r, truncated=t) for r, t in zip(results, truncated, strict=True)]
+
+    def predict_sentences(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        """The sentence-level tasks (sentiment) for each text."""
+        return [
+            Prediction(tasks=labels, truncated=cut)
+            for labels, cut in self._predict_kind([Pair(t) for t in texts], "sentence", batch_size)
+        ]
+
+    def _predict_kind(
+        self, items: Sequence[Pair], kind: InputKind, batch_size: int
+    ) -> list[tuple[dict[str, TaskPrediction], bool]]:
+        tasks = [t for t in self.project.tasks if t.input == kind]
+        if not tasks or not items:
+            return [({}, False) for _ in items]
+        encoded = self.encoder.encode(items, kind)
+        probs = self._run(encoded, kind, batch_size)
+        out = []
+        for i, enc in enumerate(encoded):
+            labels = {}
+            for task in tasks:
+                row = probs[task.name][i]
+                labels[task.name] = TaskPrediction(
+                    label=task.labels[int(row.argmax())],
+                    probabilities={label: float(row[j]) for j, label in enumerate(task.labels)},
+                )
+            out.append((labels, enc.truncated))
+        return out
 
     def _run(self, encoded: list[EncodedInput], kind: InputKind, batch_size: int) -> dict[str, torch.Tensor]:
         """Probabilities per task for encoded inputs: sorted by length, padded per batch, order restored."""

@@ -36,6 +36,31 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from analysis.analyze import analyze_corpus
+    from model.actors import ActorRegistry
+    from model.pipeline import DocumentAnalyzer
+    from model.predictor import StancePredictor
+
+    registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
+    analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), registry, batch_size=args.batch_size)
+    score_all: bool | list[str] = False
+    if args.score_all_actors is not None:
+        score_all = args.score_all_actors or True
+    stats = analyze_corpus(
+        analyzer,
+        args.input,
+        args.output,
+        on_bad_row=args.on_bad_row,
+        score_all_actors=score_all,
+        progress=not args.no_progress,
+        text_field=args.text_field,
+        id_field=args.id_field,
+    )
+    print(stats.line(), file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance toward actors and sentiment in news text.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -55,10 +80,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", help="folder for metrics.json, report.md, confusion PNGs and predictions")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.set_defaults(run=_evaluate)
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="label every sentence of documents or a corpus: actors, their stance, sentence sentiment",
+        description="Input: a .txt file (one document), a folder of .txt files, or JSONL/CSV/Parquet with id and "
+        "text columns (other columns are carried through). Output by suffix: .jsonl (one document a line; the "
+        "default, to stdout) or .csv/.parquet (one row per sentence and actor).",
+    )
+    analyze.add_argument("--model", default=os.environ.get("STANCE_MODEL", "models/default"), help="model directory")
+    analyze.add_argument("--input", required=True, help="text file, folder of .txt, or .jsonl/.csv/.parquet")
+    analyze.add_argument("--output", help="output .jsonl, .csv or .parquet (default: JSONL on stdout)")
+    analyze.add_argument("--actors", help="actor registry YAML (default: the bundled registry)")
+    analyze.add_argument(
+        "--score-all-actors",
+        nargs="*",
+        metavar="ACTOR",
+        help="also score these actors (all registry actors when none are named) in sentences that do not mention them",
+    )
+    analyze.add_argument(
+        "--on-bad-row", choices=("skip", "fail"), default="skip", help="skip rows without usable text, or stop"
+    )
+    analyze.add_argument("--text-field", default="text")
+    analyze.add_argument("--id-field", default="id")
+    analyze.add_argument("--batch-size", type=int, default=32)
+    analyze.add_argument("--no-progress", action="store_true")
+    analyze.set_defaults(run=_analyze)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from analysis.corpus import CorpusError
     from model.actors import ActorRegistryError
     from model.model_dir import ModelDirError
     from training.config import ConfigError
@@ -73,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info" if args.verbose else "error")
     try:
         return args.run(args)
-    except (DataValidationError, ConfigError, ModelDirError, ActorRegistryError, FileNotFoundError, ValueError) as exc:
+    except (
+        CorpusError,
+        DataValidationError,
+        ConfigError,
+        ModelDirError,
+        ActorRegistryError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
         print(f"stance {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

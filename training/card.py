@@ -64,9 +64,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "|---|---|---|---|---|",
     ]
     for f in project.training_data:
-        lines.append(
-            f"| {f.get('split', '')} | `{f['path']}` | {f.get('rows', '')} | `{f['sha256'][:12]}` | {_licence(f['path'])} |"
-        )
+        split, rows, digest = f.get("split", ""), f.get("rows", ""), f["sha256"][:12]
+        lines.append(f"| {split} | `{f['path']}` | {rows} | `{digest}` | {_licence(f['path'])} |")
     if training:
         lines += [
             "",

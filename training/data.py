@@ -9,24 +9,20 @@ Every problem in every file is collected and reported at once, each with its fil
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model.actors import ActorRegistry
+from model.records import read_records, unit_of
 from model.types import Pair, Span, TaskSpec
 
 NOT_APPLICABLE = "na"  # codebook label: the words do not refer to the actor; row left out of training/evaluation
-KNOWN_COLUMNS = {"id", "text", "target", "mention", "mention_start", "mention_end"}
-SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -109,86 +105,8 @@ class FileSpec:
 # ----------------------------------------------------------------------------------------------- reading
 
 
-def read_records(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """Yield (line, record, error) for each row of a JSONL, CSV or Parquet file.
-
-    ``line`` is the 1-based line in the file (the row number for Parquet); ``error`` says why a row could not be
-    read (invalid UTF-8, invalid JSON), with ``record`` then None.
-    """
-    path = Path(path)
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind == "jsonl":
-        yield from _read_jsonl(path)
-    elif kind == "csv":
-        yield from _read_csv(path)
-    elif kind == "parquet":
-        yield from _read_parquet(path)
-    else:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .csv or .parquet")
-
-
 def file_unit(path: str | os.PathLike) -> str:
-    return "row" if str(path).lower().endswith(".parquet") else "line"
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
-                continue
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
-                continue
-            if not isinstance(record, dict):
-                yield number, None, f"expected a JSON object, got {type(record).__name__}"
-                continue
-            yield number, record, None
-
-
-def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    bad_lines = set()
-    for number, raw in enumerate(lines, start=1):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad_lines.add(number)
-            yield number, None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    start = reader.line_num + 1
-    try:
-        for record in reader:
-            line = start
-            start = reader.line_num + 1
-            if line in bad_lines:
-                continue
-            if None in record:
-                yield line, None, f"more fields than the {len(reader.fieldnames or [])} columns in the header"
-                continue
-            yield line, {k: (v if v != "" else None) for k, v in record.items()}, None
-    except csv.Error as exc:
-        yield reader.line_num, None, f"invalid CSV ({exc})"
-
-
-def _read_parquet(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises several types for unreadable files
-        yield 0, None, f"unreadable Parquet file ({exc})"
-        return
-    for number, record in enumerate(table.to_pylist(), start=1):
-        yield number, record, None
+    return unit_of(path)
 
 
 def fingerprint(path: str | os.PathLike) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Reading corpora as a stream of documents: a text file, a folder of .txt files, or JSONL/CSV/Parquet rows.
+
+Rows that cannot be used (no text, invalid encoding, invalid JSON) come out as `BadRow`s with their location,
+never silently dropped; the caller decides whether to skip them or fail the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.pipeline import Document
+from model.records import count_rows, read_records, record_format, unit_of
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """An input row that could not be analyzed: where it is and why."""
+
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+class CorpusError(ValueError):
+    """An input that cannot be read at all (missing, unknown type, no text column)."""
+
+
+def _text_document(path: Path, doc_id: str) -> Document | BadRow:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return BadRow(f"{path}:{line}", f"invalid UTF-8 (byte {exc.start + 1} of the file)")
+    if not text.strip():
+        return BadRow(str(path), "empty text")
+    return Document(doc_id, text, {"file": str(path)})
+
+
+def iter_documents(
+    path: str | os.PathLike, text_field: str = "text", id_field: str = "id"
+) -> Iterator[Document | BadRow]:
+    """Documents (or bad rows) of a corpus, in file order, streamed."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not files:
+            raise CorpusError(f"{path}: folder has no .txt files")
+        for file in files:
+            yield _text_document(file, str(file.relative_to(path).with_suffix("")))
+        return
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such file or folder")
+    if path.suffix.lower() == ".txt":
+        yield _text_document(path, path.stem)
+        return
+    if record_format(path) is None:
+        raise CorpusError(
+            f"{path}: unsupported input {path.suffix!r}; use .txt, a folder of .txt, .jsonl, .csv or .parquet"
+        )
+    unit = unit_of(path)
+    seen_text_column = False
+    for line, record, error in read_records(path):
+        where = f"{path}:{line}" if unit == "line" else f"{path} (row {line})"
+        if error is not None:
+            yield BadRow(where, error)
+            continue
+        assert record is not None
+        if text_field not in record:
+            if not seen_text_column and record_format(path) != "jsonl":
+                raise CorpusError(f"{path}: no {text_field!r} column")
+            yield BadRow(where, f"no {text_field!r} field")
+            continue
+        seen_text_column = True
+        text = record.get(text_field)
+        if not isinstance(text, str) or not text.strip():
+            yield BadRow(where, f"empty {text_field!r}" if not text else f"{text_field!r} is not a string")
+            continue
+        raw_id = record.get(id_field)
+        doc_id = str(raw_id) if raw_id not in (None, "") else f"{path.stem}:{line}"
+        meta = {k: v for k, v in record.items() if k not in (text_field, id_field)}
+        yield Document(doc_id, text, meta)
+
+
+def count_documents(path: str | os.PathLike) -> int | None:
+    """Number of documents for a progress bar, where cheap to know."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(1 for p in path.rglob("*.txt") if p.is_file())
+    if path.suffix.lower() == ".txt":
+        return 1
+    return count_rows(path) if path.is_file() and record_format(path) else None
