@@ -61,6 +61,18 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summarize(args: argparse.Namespace) -> int:
+    from analysis.summarize import summarize
+
+    written = summarize(
+        args.input, args.output, by=args.by, date_column=args.date_column, period=args.period,
+        min_sentences=args.min_sentences,
+    )  # fmt: skip
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance toward actors and sentiment in news text.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -106,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch-size", type=int, default=32)
     analyze.add_argument("--no-progress", action="store_true")
     analyze.set_defaults(run=_analyze)
+
+    summarize = sub.add_parser("summarize", help="aggregate analyze output by actor, outlet, month ...; charts")
+    summarize.add_argument("--input", required=True, help="output of stance analyze (.jsonl, .csv or .parquet)")
+    summarize.add_argument("--output", required=True, help="folder for CSV tables, PNG charts and summary.html")
+    summarize.add_argument("--by", action="append", default=[], help="a carried column to group by (repeatable)")
+    summarize.add_argument("--date-column", default="date", help="column with dates for net stance over time")
+    summarize.add_argument("--period", choices=("day", "week", "month", "quarter", "year"), default="month")
+    summarize.add_argument("--min-sentences", type=int, default=1, help="leave out groups with fewer sentences")
+    summarize.set_defaults(run=_summarize)
     return parser
 
 
