@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,9 +30,15 @@ class AnalyzeStats:
         )
 
 
-def flatten(result: DocumentResult) -> Iterator[dict[str, Any]]:
-    """One row per (sentence, actor); a sentence with no actor gives one row with an empty actor."""
+def flatten(
+    result: DocumentResult, sentiment_labels: Sequence[str] = (), stance_labels: Sequence[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """One row per (sentence, actor); a sentence with no actor gives one row with an empty actor.
+
+    Every row has a probability column for every label, empty where there is nothing to score.
+    """
     base = {"id": result.id, **{k: _scalar(v) for k, v in result.meta.items()}}
+    no_stance = {f"stance_p_{k}": None for k in stance_labels}
     for s in result.sentences:
         row = {
             **base,
@@ -43,10 +49,13 @@ def flatten(result: DocumentResult) -> Iterator[dict[str, Any]]:
             "boilerplate": s.boilerplate,
             "truncated": s.truncated,
             "sentiment": s.sentiment.label if s.sentiment else None,
-            **{f"sentiment_p_{k}": v for k, v in (s.sentiment.probabilities if s.sentiment else {}).items()},
+            **{f"sentiment_p_{k}": (s.sentiment.probabilities[k] if s.sentiment else None) for k in sentiment_labels},
         }
         if not s.actors:
-            yield {**row, "actor": None, "mentioned": None, "mentions": None, "mention_texts": None, "stance": None}
+            yield {
+                **row, "actor": None, "mentioned": None, "mentions": None, "mention_texts": None, "stance": None,
+                **no_stance,
+            }  # fmt: skip
         for a in s.actors:
             yield {
                 **row,
@@ -55,6 +64,7 @@ def flatten(result: DocumentResult) -> Iterator[dict[str, Any]]:
                 "mentions": ";".join(f"{m.start}-{m.end}" for m in a.mentions),
                 "mention_texts": ";".join(s.text[m.start - s.start : m.end - s.start] for m in a.mentions),
                 "stance": a.stance.label if a.stance else None,
+                **no_stance,
                 **{f"stance_p_{k}": v for k, v in (a.stance.probabilities if a.stance else {}).items()},
             }
 
@@ -66,7 +76,7 @@ def _scalar(value: Any) -> Any:
 class ResultWriter:
     """Writes analyzed documents as JSONL (one document a line) or flattened CSV / Parquet, chunk by chunk."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, labels: dict[str, Sequence[str]] | None = None, report=None) -> None:
         self.path = Path(path) if path else None
         self.format = self.path.suffix.lower() if self.path else ".jsonl"
         if self.format not in OUTPUT_FORMATS:
@@ -76,6 +86,10 @@ class ResultWriter:
         self._csv = None
         self._parquet = None
         self._columns: list[str] | None = None
+        self._schema = None
+        self._dropped: set[str] = set()
+        self.labels = labels or {}
+        self.report = report or (lambda message: print(message, file=sys.stderr))
 
     def __enter__(self) -> ResultWriter:
         if self.partial is not None:
@@ -90,11 +104,17 @@ class ResultWriter:
             for result in results:
                 self._handle.write(json.dumps(document_to_dict(result), ensure_ascii=False) + "\n")
             return
-        rows = [row for result in results for row in flatten(result)]
+        sentiment, stance = self.labels.get("sentiment", ()), self.labels.get("stance", ())
+        rows = [row for result in results for row in flatten(result, sentiment, stance)]
         if not rows:
             return
         if self._columns is None:
+            # Columns are fixed by the first chunk; fields that only later documents carry are named once.
             self._columns = list(dict.fromkeys(k for row in rows for k in row))
+        dropped = {k for row in rows for k in row} - set(self._columns) - self._dropped
+        if dropped:
+            self._dropped |= dropped
+            self.report(f"warning: fields {sorted(dropped)} first appear after the first chunk; not in {self.path}")
         rows = [{c: row.get(c) for c in self._columns} for row in rows]
         if self.format == ".csv":
             import csv
@@ -109,9 +129,16 @@ class ResultWriter:
 
             if self._parquet is None:
                 table = pa.Table.from_pylist(rows)
-                schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema])
-                self._parquet = pq.ParquetWriter(self.partial, schema)
-            schema = self._parquet.schema_arrow
+                fields = []
+                for f in table.schema:
+                    if f.name.startswith(("stance_p_", "sentiment_p_")):
+                        f = f.with_type(pa.float64())
+                    elif pa.types.is_null(f.type):
+                        f = f.with_type(pa.string())
+                    fields.append(f)
+                self._schema = pa.schema(fields)
+                self._parquet = pq.ParquetWriter(self.partial, self._schema)
+            schema = self._schema
             columns = {f.name: [_cast(row[f.name], f.type) for row in rows] for f in schema}
             self._parquet.write_table(pa.Table.from_pydict(columns, schema=schema))
 
@@ -161,7 +188,8 @@ def analyze_corpus(
     stats = AnalyzeStats()
     total = count_documents(input_path)
     bar = tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    with ResultWriter(output_path) as writer:
+    labels = {t.name: t.labels for t in analyzer.predictor.tasks}
+    with ResultWriter(output_path, labels, report) as writer:
         chunk: list[Document] = []
         for item in iter_documents(input_path, text_field=text_field, id_field=id_field):
             if isinstance(item, BadRow):

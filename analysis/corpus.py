@@ -78,7 +78,10 @@ def iter_documents(
         seen_text_column = True
         text = record.get(text_field)
         if not isinstance(text, str) or not text.strip():
-            yield BadRow(where, f"empty {text_field!r}" if not text else f"{text_field!r} is not a string")
+            yield BadRow(
+                where,
+                f"empty {text_field!r}" if text is None or isinstance(text, str) else f"{text_field!r} is not a string",
+            )
             continue
         raw_id = record.get(id_field)
         doc_id = str(raw_id) if raw_id not in (None, "") else f"{path.stem}:{line}"
