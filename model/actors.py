@@ -1,7 +1,8 @@
 """The actor registry and mention matching: which words in a sentence refer to which actor.
 
-Matching is one compiled alternation of escaped literal phrases per actor, anchored on word boundaries, so its
-running time is linear in the text for any input.
+Aliases are matched as one compiled alternation of escaped literal phrases per actor, anchored on word
+boundaries; user-supplied regular expressions (``patterns``) are compiled with RE2, which guarantees linear-time
+matching. So matching time is linear in the text for any input, adversarial ones included.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import yaml
 
 from model.types import Span
 
-_ACTOR_FIELDS = {"name", "aliases", "case_sensitive", "exclude"}
+_ACTOR_FIELDS = {"name", "aliases", "case_sensitive", "patterns", "exclude"}
 
 
 class ActorRegistryError(ValueError):
@@ -30,6 +31,7 @@ class Actor:
     name: str
     aliases: tuple[str, ...] = ()
     case_sensitive: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
 
@@ -40,19 +42,30 @@ def _phrase_pattern(phrases: list[str], flags: int) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", flags)
 
 
+def _compile_user_pattern(pattern: str):
+    """A user regular expression, compiled with RE2 (linear time; no backreferences or lookaround)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
 @dataclass
 class _CompiledActor:
     actor: Actor
     folded: re.Pattern[str] | None
     exact: re.Pattern[str] | None
     excluded: re.Pattern[str] | None
+    user: tuple = ()
 
     def find(self, text: str) -> list[Span]:
         spans = [
             Span(m.start(), m.end())
-            for pattern in (self.folded, self.exact)
+            for pattern in (self.folded, self.exact, *self.user)
             if pattern is not None
             for m in pattern.finditer(text)
+            if m.end() > m.start()
         ]
         if self.excluded is not None and spans:
             blocked = [(m.start(), m.end()) for m in self.excluded.finditer(text)]
@@ -85,6 +98,7 @@ class ActorRegistry:
                 _phrase_pattern([a.name, *a.aliases], re.IGNORECASE),
                 _phrase_pattern(list(a.case_sensitive), 0),
                 _phrase_pattern(list(a.exclude), re.IGNORECASE),
+                tuple(_compile_user_pattern(p) for p in a.patterns),
             )
             for a in self.actors
         }
@@ -130,11 +144,19 @@ class ActorRegistry:
             if not isinstance(name, str) or not name.strip():
                 raise ActorRegistryError(f"{where}: 'name' must be a non-empty string")
             lists = {}
-            for key in ("aliases", "case_sensitive", "exclude"):
+            for key in ("aliases", "case_sensitive", "patterns", "exclude"):
                 value = record.get(key) or []
                 if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                     raise ActorRegistryError(f"{where} ({name}): '{key}' must be a list of non-empty strings")
                 lists[key] = tuple(v.strip() for v in value)
+            for number, pattern in enumerate(lists["patterns"]):
+                try:
+                    _compile_user_pattern(pattern)
+                except Exception as exc:  # re2 raises its own error type
+                    reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                    raise ActorRegistryError(
+                        f"{where} ({name}): patterns[{number}] {pattern!r} is not a valid RE2 expression ({reason})"
+                    ) from exc
             for phrase in (name, *lists["aliases"], *lists["case_sensitive"]):
                 key = phrase if phrase in lists["case_sensitive"] else phrase.casefold()
                 if key in owner and owner[key] != name:

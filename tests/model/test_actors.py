@@ -31,3 +31,43 @@ def test_registry_errors_name_the_entry():
         ActorRegistry.from_records([{"name": "X", "alias": ["y"]}], source="mine.yaml")
     with pytest.raises(ActorRegistryError, match="also an alias of 'A'"):
         ActorRegistry.from_records([{"name": "A", "aliases": ["Zed"]}, {"name": "B", "aliases": ["zed"]}])
+
+
+def test_user_patterns_and_their_errors(tmp_path):
+    registry = ActorRegistry.from_records([{"name": "Nusra", "patterns": [r"(?i)\bjabhat\s+f[a-z]+h\s+al-sham\b"]}])
+    assert registry.find_mentions("Fighters of Jabhat Fateh al-Sham withdrew.")["Nusra"][0].start == 12
+    bad = tmp_path / "actors.yaml"
+    bad.write_text("actors:\n  - name: X\n    patterns: ['(a)\\1']\n")
+    with pytest.raises(ActorRegistryError, match=r"actors.yaml: actors\[0\] \(X\): patterns\[0\] .* not a valid RE2"):
+        ActorRegistry.from_file(bad)
+    bad.write_text("actors: [{name: X, aliases: [y]}\n")
+    with pytest.raises(ActorRegistryError, match="not valid YAML"):
+        ActorRegistry.from_file(bad)
+
+
+@pytest.fixture
+def no_hang():
+    import signal
+
+    def alarm(*_):
+        raise TimeoutError("matching did not finish: not linear time")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(60)  # a guard against catastrophic backtracking, not a speed target (see benchmarks/)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_matching_finishes_on_adversarial_megabyte_inputs(no_hang):
+    registry = ActorRegistry.from_records(
+        [
+            {"name": "A", "aliases": ["a a a a b", "a" * 50], "patterns": [r"(a+)+b", r"(a|aa)*c"]},
+            *[
+                {"name": a.name, "aliases": list(a.aliases), "exclude": list(a.exclude)}
+                for a in ActorRegistry.default().actors
+            ],
+        ]
+    )
+    for text in ("a " * 500_000, "a" * 1_000_000, "Syrian " * 150_000, "U.S." * 250_000):
+        registry.find_mentions(text)
