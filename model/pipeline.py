@@ -13,8 +13,8 @@ from typing import Any
 
 from model.actors import ActorRegistry
 from model.predictor import StancePredictor
-from model.sentences import split_sentences
-from model.types import Pair, Span, TaskPrediction
+from model.sentences import Sentence, split_sentences
+from model.types import Pair, Prediction, Span, TaskPrediction
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,17 @@ def summarize_actor(actor: str, stances: Sequence[TaskPrediction], labels: Seque
     return ActorSummary(actor, n, counts, mean, net_stance([s.probabilities for s in stances]))
 
 
+@dataclass
+class AnalysisPlan:
+    """What `DocumentAnalyzer.plan` flattened: sentence texts and pairs to predict, and where each belongs."""
+
+    documents: list[Document]
+    sentences: list[list[Sentence]]
+    sentence_texts: list[str] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    pair_owner: list[tuple[int, int]] = field(default_factory=list)
+
+
 class DocumentAnalyzer:
     """Composes the stages: segmentation, actor matching, the predictor, and regrouping.
 
@@ -107,65 +118,66 @@ class DocumentAnalyzer:
         ``score_all_actors``: True scores every registry actor in every sentence, a list scores those actors;
         unmentioned actors come back with ``mentioned=False`` and no spans.
         """
+        plan = self.plan(documents, score_all_actors, registry)
+        sentiment = self.predictor.predict_sentences(plan.sentence_texts, batch_size=self.batch_size)
+        stance = self.predictor.predict(plan.pairs, batch_size=self.batch_size, kinds=("pair",))
+        return self.assemble(plan, sentiment, stance)
+
+    def plan(
+        self,
+        documents: Sequence[Document],
+        score_all_actors: bool | Sequence[str] = False,
+        registry: ActorRegistry | None = None,
+    ) -> AnalysisPlan:
+        """Flatten documents into the sentences and (sentence, actor) pairs to predict, remembering where each
+        belongs. Splitting `analyze` into plan / predict / assemble lets a server batch predictions across requests.
+        """
         registry = registry or self.registry
         always: list[str] = list(registry.names) if score_all_actors is True else list(score_all_actors or [])
         unknown = [a for a in always if registry.get(a) is None]
         if unknown:
             raise ValueError(f"score_all_actors: unknown actor(s) {unknown}; known: {registry.names}")
-
-        # Flatten: every scored sentence, and every (sentence, actor) pair, with where it belongs.
-        sentences_by_doc = [split_sentences(doc.text) for doc in documents]
-        sentence_texts: list[str] = []
-        pairs: list[Pair] = []
-        pair_owner: list[tuple[int, int, str, tuple[Span, ...]]] = []
-        for d, sentences in enumerate(sentences_by_doc):
+        plan = AnalysisPlan(documents=list(documents), sentences=[split_sentences(d.text) for d in documents])
+        for d, sentences in enumerate(plan.sentences):
             for s in sentences:
                 if s.boilerplate:
                     continue
-                sentence_texts.append(s.text)
+                plan.sentence_texts.append(s.text)
                 found = registry.find_mentions(s.text) if self.has_stance else {}
-                actors = list(found) + [a for a in always if a not in found]
-                for actor in actors:
+                for actor in list(found) + [a for a in always if a not in found]:
                     spans = tuple(found.get(actor, ()))
-                    pairs.append(Pair(s.text, actor, spans))
-                    pair_owner.append((d, s.index, actor, spans))
+                    plan.pairs.append(Pair(s.text, actor, spans))
+                    plan.pair_owner.append((d, s.index))
+        return plan
 
-        sentiment = iter(self.predictor.predict_sentences(sentence_texts, batch_size=self.batch_size))
-        stance = self.predictor.predict(pairs, batch_size=self.batch_size, kinds=("pair",)) if pairs else []
-
-        # Regroup in the flattened order.
+    def assemble(
+        self, plan: AnalysisPlan, sentiment: Sequence[Prediction], stance: Sequence[Prediction]
+    ) -> list[DocumentResult]:
+        """Regroup sentence and pair predictions (in plan order) into per-document results."""
         by_sentence: dict[tuple[int, int], list[tuple[ActorStance, bool]]] = {}
-        for (d, index, actor, spans), prediction in zip(pair_owner, stance, strict=True):
-            offset = sentences_by_doc[d][index].start
+        for (d, index), pair, prediction in zip(plan.pair_owner, plan.pairs, stance, strict=True):
+            offset = plan.sentences[d][index].start
             entry = ActorStance(
-                actor=actor,
-                mentions=tuple(Span(offset + sp.start, offset + sp.end) for sp in spans),
+                actor=pair.target or "",
+                mentions=tuple(Span(offset + sp.start, offset + sp.end) for sp in pair.spans),
                 stance=prediction.tasks.get("stance"),
-                mentioned=bool(spans),
+                mentioned=bool(pair.spans),
             )
             by_sentence.setdefault((d, index), []).append((entry, prediction.truncated))
-
+        sentence_predictions = iter(sentiment)
         results = []
-        for d, (doc, sentences) in enumerate(zip(documents, sentences_by_doc, strict=True)):
+        for d, (doc, sentences) in enumerate(zip(plan.documents, plan.sentences, strict=True)):
             rows = []
             for s in sentences:
                 if s.boilerplate:
                     rows.append(SentenceResult(s.index, s.start, s.end, s.text, None, (), False, True))
                     continue
-                sent = next(sentiment)
+                sent = next(sentence_predictions)
                 entries = by_sentence.get((d, s.index), [])
                 truncated = sent.truncated or any(cut for _, cut in entries)
+                actors = tuple(e for e, _ in entries)
                 rows.append(
-                    SentenceResult(
-                        s.index,
-                        s.start,
-                        s.end,
-                        s.text,
-                        sent.tasks.get("sentiment"),
-                        tuple(e for e, _ in entries),
-                        truncated,
-                        False,
-                    )
+                    SentenceResult(s.index, s.start, s.end, s.text, sent.tasks.get("sentiment"), actors, truncated)
                 )
             results.append(DocumentResult(doc.id, dict(doc.meta), tuple(rows), self._summaries(rows)))
         return results
