@@ -73,6 +73,22 @@ def _summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from serve.app import create_app
+    from serve.settings import Settings
+
+    overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
+    settings = Settings(**overrides)
+    logging.getLogger("stance").setLevel(logging.INFO)
+    print(f"serving on http://{settings.host}:{settings.port} (demo page at /, API docs at /docs)", file=sys.stderr)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance toward actors and sentiment in news text.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -127,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--period", choices=("day", "week", "month", "quarter", "year"), default="month")
     summarize.add_argument("--min-sentences", type=int, default=1, help="leave out groups with fewer sentences")
     summarize.set_defaults(run=_summarize)
+
+    serve = sub.add_parser(
+        "serve", help="run the HTTP API and demo page", description="Settings come from STANCE_* environment "
+        "variables (see serve/settings.py and the README); these flags override them.",
+    )  # fmt: skip
+    serve.add_argument("--model", help="model directory, or a name under the models root (default: models/default)")
+    serve.add_argument("--host", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(run=_serve)
     return parser
 
 

@@ -58,8 +58,12 @@ def test_bad_rows_are_reported_and_skipped_or_fail_the_run(tiny_model, tmp_path,
     args = ["analyze", "--model", str(tiny_model), "--input", str(source), "--output", str(out), "--no-progress"]
     assert main(args) == 0
     err = capsys.readouterr().err
-    where = {"jsonl": "corpus.jsonl:2: empty 'text'", "csv": "corpus.csv:3: empty 'text'",
-             "parquet": "corpus.parquet (row 2): empty 'text'", "folder": "broken.txt:1: invalid UTF-8"}[kind]  # fmt: skip
+    where = {
+        "jsonl": "corpus.jsonl:2: empty 'text'",
+        "csv": "corpus.csv:3: empty 'text'",
+        "parquet": "corpus.parquet (row 2): empty 'text'",
+        "folder": "broken.txt:1: invalid UTF-8",
+    }[kind]
     assert where in err and "1 rows skipped" in err
     assert len(out.read_text().splitlines()) == 2
 

@@ -1,0 +1,319 @@
+"""The FastAPI app: lifespan (load, warm up, batcher), limits, auth, thin routes, metrics and the demo page."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from model.actors import ActorRegistry
+from serve.batcher import MicroBatcher
+from serve.errors import ApiError, error_response, install_error_handlers, too_large
+from serve.metrics import ServiceMetrics
+from serve.schemas import (
+    AnalyzeRequest,
+    AnalyzeResponse,
+    ClassifyRequest,
+    ClassifyResponse,
+    ReloadRequest,
+    classify_result,
+    document_out,
+)
+from serve.settings import Settings
+from serve.state import ModelHandle, load_handle, resolve_model_name
+
+log = logging.getLogger("stance.serve")
+
+
+class ServiceState:
+    """What the routes share: settings, registry, the current model handle, the batcher and metrics."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self.registry = (
+            ActorRegistry.from_file(settings.actors_file) if settings.actors_file else ActorRegistry.default()
+        )
+        self.handle: ModelHandle | None = None
+        self.load_error: str | None = None
+        self.batcher: MicroBatcher | None = None
+        self.reload_lock = asyncio.Lock()
+
+    def model_path(self) -> tuple[Path, str]:
+        given = Path(self.settings.model)
+        if given.is_dir():
+            return given, given.name
+        return resolve_model_name(Path(self.settings.models_root), self.settings.model), self.settings.model
+
+    async def load(self, path: Path, name: str) -> ModelHandle:
+        return await run_in_threadpool(load_handle, path, name, self.registry, self.settings.model_batch_size)
+
+    def ready_handle(self) -> ModelHandle:
+        if self.handle is None:
+            detail = f": {self.load_error}" if self.load_error else " yet"
+            raise ApiError(503, "not_ready", f"no model loaded{detail}")
+        return self.handle
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def require_api_key(request: Request, state: State) -> None:
+    keys = state.settings.api_keys
+    if not keys:
+        return
+    given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+        raise ApiError(401, "unauthorized", "missing or wrong API key (header X-API-Key)")
+
+
+def require_admin(request: Request, state: State) -> None:
+    token = state.settings.admin_token
+    if token is None:
+        raise ApiError(404, "admin_disabled", "admin endpoints are off: set STANCE_ADMIN_TOKEN to enable them")
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise ApiError(401, "unauthorized", "missing or wrong admin token (header Authorization: Bearer ...)")
+
+
+class BodyLimit:
+    """ASGI middleware: a body larger than the limit gets 413 before it is parsed (by header or while streaming)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await self._reject(scope, receive, send, int(length))
+        seen = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge(seen)
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge as exc:
+            if not started:
+                await self._reject(scope, receive, send, exc.seen)
+
+    async def _reject(self, scope, receive, send, size: int) -> None:
+        error = too_large("request body (bytes)", self.limit, "max_body_bytes", got=size)
+        await error_response(error.status, error.code, error.message, **error.details)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    def __init__(self, seen: int) -> None:
+        self.seen = seen
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service; the model loads in the background after start-up (``/readyz`` says when)."""
+    settings = settings or Settings()
+    state = ServiceState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        state.batcher = MicroBatcher(
+            settings.batch_max_items, settings.batch_max_wait_ms / 1000, settings.queue_max_items,
+            settings.model_batch_size, state.metrics,
+        )  # fmt: skip
+        state.batcher.start()
+
+        async def initial_load() -> None:
+            try:
+                path, name = state.model_path()
+                state.handle = await state.load(path, name)
+                state.metrics.set_model(state.handle.model_id, name)
+                log.info("serving %s", state.handle.model_id)
+            except Exception as exc:
+                state.load_error = str(getattr(exc, "message", exc))
+                log.error("model not loaded: %s", state.load_error)
+
+        loader = asyncio.create_task(initial_load())
+        yield
+        loader.cancel()
+        await state.batcher.stop()
+
+    app = FastAPI(
+        title="Actor Stance",
+        version="1",
+        summary="Stance toward named actors and sentence sentiment in news text.",
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    install_error_handlers(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        started = time.perf_counter()
+        try:
+            timeout = settings.request_timeout_s if request.url.path.startswith("/v1/") else None
+            response = await asyncio.wait_for(call_next(request), timeout)
+        except TimeoutError:
+            response = error_response(
+                504, "timeout", f"request took longer than {settings.request_timeout_s} s "
+                "(setting STANCE_REQUEST_TIMEOUT_S)", limit=settings.request_timeout_s, setting="request_timeout_s",
+            )  # fmt: skip
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        state.metrics.requests.labels(route=name, status=str(response.status_code)).inc()
+        state.metrics.latency.labels(route=name).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)])
+    async def analyze(body: AnalyzeRequest, state: State) -> dict[str, Any]:
+        """Sentences, actor mentions, stance per actor and sentence sentiment, per document (as `stance analyze`)."""
+        handle = state.ready_handle()
+        documents = body.to_documents()
+        check_analyze_limits(body, documents, settings)
+        registry = None
+        if body.actors is not None:
+            registry = ActorRegistry.from_records([a.model_dump() for a in body.actors], source="request actors")
+        plan = await run_in_threadpool(handle.analyzer.plan, documents, body.score_all_actors, registry)
+        assert state.batcher is not None
+        stance, sentiment = await state.batcher.predict(handle, plan.pairs, plan.sentence_texts)
+        results = await run_in_threadpool(handle.analyzer.assemble, plan, sentiment, stance)
+        return {"model": handle.model_id, "documents": [document_out(r) for r in results]}
+
+    @app.post("/v1/classify", response_model=ClassifyResponse, dependencies=[Depends(require_api_key)])
+    async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
+        """Stance and sentiment, with probabilities, for (text, target) pairs you already have."""
+        handle = state.ready_handle()
+        if len(body.items) > settings.max_classify_items:
+            raise too_large("items", settings.max_classify_items, "max_classify_items", len(body.items), "items")
+        for i, item in enumerate(body.items):
+            if len(item.text) > settings.max_document_chars:
+                raise too_large(
+                    "text (characters)", settings.max_document_chars, "max_document_chars", len(item.text),
+                    f"items[{i}].text",
+                )  # fmt: skip
+        pairs = [item.to_pair(handle.analyzer.registry.find_actor) for item in body.items]
+        assert state.batcher is not None
+        stance, sentiment = await state.batcher.predict(handle, pairs, [p.text for p in pairs])
+        merged = [
+            classify_result(p, s.__class__(tasks={**s.tasks, **t.tasks}, truncated=s.truncated or t.truncated))
+            for p, s, t in zip(pairs, stance, sentiment, strict=True)
+        ]
+        return ClassifyResponse(model=handle.model_id, items=merged)
+
+    @app.get("/v1/model")
+    async def model_info(state: State) -> dict[str, Any]:
+        """What the model card holds: id, content hash, base model, tasks and labels, actors, data, metrics."""
+        handle = state.ready_handle()
+        project = handle.predictor.project
+        return {
+            "id": handle.model_id,
+            "name": handle.name,
+            "content_hash": project.weights_sha256,
+            "base_model": project.base_model,
+            "created": project.created,
+            "tasks": [t.to_dict() for t in project.tasks],
+            "input_format": project.input_format.to_dict(),
+            "default_actors": state.registry.names,
+            "training_data": project.training_data,
+            "metrics": project.metrics,
+        }
+
+    @app.get("/v1/actors")
+    async def actors(state: State) -> dict[str, Any]:
+        """The active actor registry."""
+        return {
+            "source": state.registry.source,
+            "actors": [
+                {"name": a.name, "aliases": list(a.aliases), "case_sensitive": list(a.case_sensitive),
+                 "patterns": list(a.patterns), "exclude": list(a.exclude)}
+                for a in state.registry.actors
+            ],
+        }  # fmt: skip
+
+    @app.post("/v1/admin/reload", dependencies=[Depends(require_admin)])
+    async def reload(body: ReloadRequest, state: State) -> dict[str, Any]:
+        """Load and warm up another model under the models root while the current one serves, then swap."""
+        path = resolve_model_name(Path(settings.models_root), body.model)
+        async with state.reload_lock:
+            try:
+                handle = await state.load(path, body.model)
+            except Exception as exc:
+                current = state.handle.model_id if state.handle else None
+                raise ApiError(
+                    422, "invalid_model", f"model {body.model!r} not loaded, still serving {current}: "
+                    f"{getattr(exc, 'message', exc)}", field="model",
+                ) from exc  # fmt: skip
+            previous, state.handle = state.handle, handle
+            state.load_error = None
+            state.metrics.set_model(handle.model_id, body.model)
+        return {"model": handle.model_id, "previous": previous.model_id if previous else None}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(state: State) -> JSONResponse:
+        """200 once a model is loaded and its warm-up prediction succeeded; 503 before (or if loading failed)."""
+        if state.handle is None:
+            detail = state.load_error or "model still loading"
+            return error_response(503, "not_ready", detail)
+        return JSONResponse({"status": "ready", "model": state.handle.model_id})
+
+    @app.get("/metrics")
+    async def metrics(state: State) -> Response:
+        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo() -> HTMLResponse:
+        return HTMLResponse(resources.files("serve.static").joinpath("index.html").read_text(encoding="utf-8"))
+
+    return app
+
+
+def check_analyze_limits(body: AnalyzeRequest, documents, settings: Settings) -> None:
+    if len(documents) > settings.max_documents:
+        raise too_large("documents", settings.max_documents, "max_documents", len(documents), "documents")
+    for i, doc in enumerate(documents):
+        if len(doc.text) > settings.max_document_chars:
+            field = "text" if body.text is not None else f"documents[{i}].text"
+            raise too_large(
+                "document text (characters)", settings.max_document_chars, "max_document_chars", len(doc.text), field
+            )
+    if body.actors is not None and len(body.actors) > settings.max_inline_actors:
+        raise too_large("inline actors", settings.max_inline_actors, "max_inline_actors", len(body.actors), "actors")

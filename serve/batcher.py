@@ -1,0 +1,147 @@
+"""Cross-request micro-batching: concurrent requests share model calls, which run off the event loop.
+
+Requests submit their model inputs (pairs for the pair tasks, sentence texts for the sentence tasks) and await a
+future. One loop takes the first waiting job, lets others join for up to ``max_wait`` or until ``max_items``
+inputs, runs them as one model call in a single worker thread, and hands each job its share of the results.
+Jobs only share a call with jobs for the same loaded model, so a hot reload never mixes two models' labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from model.types import Pair, Prediction
+from serve.errors import ApiError
+from serve.metrics import ServiceMetrics
+from serve.state import ModelHandle
+
+
+@dataclass
+class Job:
+    handle: ModelHandle
+    pairs: list[Pair]
+    texts: list[str]
+    future: asyncio.Future
+    enqueued: float = field(default_factory=time.perf_counter)
+
+    @property
+    def size(self) -> int:
+        return len(self.pairs) + len(self.texts)
+
+
+class MicroBatcher:
+    def __init__(
+        self, max_items: int, max_wait_s: float, max_queue_items: int, batch_size: int, metrics: ServiceMetrics
+    ) -> None:
+        self.max_items = max_items
+        self.max_wait_s = max_wait_s
+        self.max_queue_items = max_queue_items
+        self.batch_size = batch_size
+        self.metrics = metrics
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.carry: deque[Job] = deque()
+        self.queued_items = 0
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stance-model")
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._loop(), name="micro-batcher")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the loop and the worker thread."""
+        while self.queued_items > 0 and self.task is not None and not self.task.done():
+            await asyncio.sleep(0.01)
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.executor.shutdown(wait=True)
+
+    async def predict(self, handle: ModelHandle, pairs: list[Pair], texts: list[str]):
+        """(pair-task predictions for ``pairs``, sentence-task predictions for ``texts``)."""
+        job = Job(handle, pairs, texts, asyncio.get_running_loop().create_future())
+        if job.size == 0:
+            return [], []
+        if job.size > self.max_queue_items:
+            raise ApiError(
+                413, "payload_too_large", f"request needs {job.size} model inputs; the queue holds at most "
+                f"{self.max_queue_items} (setting STANCE_QUEUE_MAX_ITEMS)", limit=self.max_queue_items,
+                setting="queue_max_items",
+            )  # fmt: skip
+        if self.queued_items + job.size > self.max_queue_items:
+            raise ApiError(
+                429, "overloaded", f"the model queue is full ({self.queued_items} inputs waiting, limit "
+                f"{self.max_queue_items}); retry shortly", limit=self.max_queue_items, setting="queue_max_items",
+            )  # fmt: skip
+        self.queued_items += job.size
+        self.metrics.queued_items.set(self.queued_items)
+        self.queue.put_nowait(job)
+        return await job.future
+
+    async def _next(self, timeout: float | None) -> Job | None:
+        """The next job: carried over, already queued, or arriving within ``timeout`` (None: wait for one)."""
+        if self.carry:
+            return self.carry.popleft()
+        if not self.queue.empty() or (timeout is not None and timeout <= 0):
+            return None if self.queue.empty() else self.queue.get_nowait()
+        if timeout is None:
+            return await self.queue.get()
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._next(None)
+            assert first is not None
+            batch, items = [first], first.size
+            deadline = loop.time() + self.max_wait_s
+            while items < self.max_items:
+                job = await self._next(deadline - loop.time())
+                if job is None:
+                    break
+                if job.handle is not first.handle:
+                    self.carry.append(job)
+                    break
+                batch.append(job)
+                items += job.size
+            self.queued_items -= items
+            self.metrics.queued_items.set(self.queued_items)
+            live = [j for j in batch if not j.future.done()]  # timed-out requests are not computed
+            if not live:
+                continue
+            now = time.perf_counter()
+            for job in live:
+                self.metrics.queue_seconds.observe(now - job.enqueued)
+            try:
+                results = await loop.run_in_executor(self.executor, self._run, first.handle, live)
+            except Exception as exc:  # a failed model call fails its requests, not the loop
+                for job in live:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            self.metrics.inference_seconds.observe(time.perf_counter() - now)
+            self.metrics.batch_items.observe(sum(j.size for j in live))
+            self.metrics.batch_requests.observe(len(live))
+            for job, result in zip(live, results, strict=True):
+                if not job.future.done():
+                    job.future.set_result(result)
+
+    def _run(self, handle: ModelHandle, jobs: list[Job]) -> list[tuple[list[Prediction], list[Prediction]]]:
+        pairs = [p for j in jobs for p in j.pairs]
+        texts = [t for j in jobs for t in j.texts]
+        pair_out = handle.predictor.predict(pairs, batch_size=self.batch_size, kinds=("pair",)) if pairs else []
+        text_out = handle.predictor.predict_sentences(texts, batch_size=self.batch_size) if texts else []
+        results, p, t = [], 0, 0
+        for job in jobs:
+            results.append((pair_out[p : p + len(job.pairs)], text_out[t : t + len(job.texts)]))
+            p += len(job.pairs)
+            t += len(job.texts)
+        return results

@@ -1,0 +1,145 @@
+"""Request and response models of the HTTP API, and their conversion to and from the pipeline's dataclasses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from model.pipeline import Document, DocumentResult, document_to_dict
+from model.types import Pair, Prediction, Span
+
+
+class InlineActor(BaseModel):
+    """An actor given with the request, instead of (or on top of) the server's registry."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=200)
+    case_sensitive: list[str] = Field(default_factory=list, max_length=200)
+    patterns: list[str] = Field(default_factory=list, max_length=20)
+    exclude: list[str] = Field(default_factory=list, max_length=200)
+
+
+class DocumentIn(BaseModel):
+    """A document; fields other than ``id`` and ``text`` (source, date, ...) are returned as given."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str | int | None = None
+    text: str
+
+
+class AnalyzeRequest(BaseModel):
+    """Either ``documents`` or a single ``text``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "He added that Damascus has every right to expel terrorists from its territory."},
+                {
+                    "documents": [{"id": "a1", "text": "Turkey shelled the town.", "source": "trt"}],
+                    "actors": [{"name": "Kurdish YPG", "aliases": ["YPG", "People's Protection Units"]}],
+                    "score_all_actors": False,
+                },
+            ]
+        },
+    )
+    documents: list[DocumentIn] | None = None
+    text: str | None = None
+    actors: list[InlineActor] | None = Field(None, description="inline actors; replace the server registry")
+    score_all_actors: bool | list[str] = Field(False, description="also score actors not mentioned in a sentence")
+
+    @model_validator(mode="after")
+    def one_input(self) -> AnalyzeRequest:
+        if (self.documents is None) == (self.text is None):
+            raise ValueError("give either 'documents' or 'text'")
+        return self
+
+    def to_documents(self) -> list[Document]:
+        if self.text is not None:
+            return [Document("0", self.text)]
+        docs = []
+        for i, d in enumerate(self.documents or []):
+            extra = dict(d.model_extra or {})
+            docs.append(Document(str(d.id) if d.id is not None else str(i), d.text, extra))
+        return docs
+
+
+class ClassifyItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    mention_start: int | None = Field(None, ge=0)
+    mention_end: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def offsets(self) -> ClassifyItem:
+        if (self.mention_start is None) != (self.mention_end is None):
+            raise ValueError("mention_start and mention_end go together")
+        if self.mention_start is not None and self.mention_end is not None:
+            if self.mention_start >= self.mention_end:
+                raise ValueError(f"mention_start {self.mention_start} must be below mention_end {self.mention_end}")
+            if self.mention_end > len(self.text):
+                raise ValueError(f"mention_end {self.mention_end} is beyond the text ({len(self.text)} characters)")
+        return self
+
+    def to_pair(self, find_spans) -> Pair:
+        if self.mention_start is not None and self.mention_end is not None:
+            return Pair(self.text, self.target, (Span(self.mention_start, self.mention_end),))
+        return Pair(self.text, self.target, tuple(find_spans(self.text, self.target)))
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"text": "Damascus has every right to expel terrorists.", "target": "Syria"}]}]
+        },
+    )
+    items: list[ClassifyItem]
+
+
+class LabelOut(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class ClassifyResult(BaseModel):
+    text: str
+    target: str
+    mentions: list[dict[str, int]]
+    truncated: bool
+    stance: LabelOut | None = None
+    sentiment: LabelOut | None = None
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    items: list[ClassifyResult]
+
+
+class AnalyzeResponse(BaseModel):
+    model: str
+    documents: list[dict[str, Any]]
+
+
+class ReloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, max_length=200, description="a directory name under the models root")
+
+
+def classify_result(pair: Pair, prediction: Prediction) -> ClassifyResult:
+    labels = {name: LabelOut(label=p.label, probabilities=p.probabilities) for name, p in prediction.tasks.items()}
+    return ClassifyResult(
+        text=pair.text,
+        target=pair.target or "",
+        mentions=[{"start": s.start, "end": s.end} for s in pair.spans],
+        truncated=prediction.truncated,
+        stance=labels.get("stance"),
+        sentiment=labels.get("sentiment"),
+    )
+
+
+def document_out(result: DocumentResult) -> dict[str, Any]:
+    return document_to_dict(result)

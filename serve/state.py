@@ -1,0 +1,67 @@
+"""The loaded model: predictor, document analyzer and the facts /v1/model reports; loading, warm-up, safe names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.actors import ActorRegistry
+from model.model_dir import ModelDirError
+from model.pipeline import DocumentAnalyzer
+from model.predictor import StancePredictor
+from model.types import Pair, Span
+from serve.errors import ApiError
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    """One loaded, warmed-up model; requests keep the handle they started with across a reload."""
+
+    name: str
+    path: Path
+    predictor: StancePredictor
+    analyzer: DocumentAnalyzer
+
+    @property
+    def content_hash(self) -> str:
+        return self.predictor.project.weights_sha256
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.content_hash[:12]}"
+
+
+def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int) -> ModelHandle:
+    """Load a model directory and run a warm-up prediction; raises `ModelDirError` when either fails."""
+    predictor = StancePredictor.from_dir(path)
+    try:
+        text = "Damascus has every right to expel terrorists from its territory."
+        predictor.predict([Pair(text, "Syria", (Span(0, 8),))])
+        predictor.predict_sentences([text])
+    except Exception as exc:  # a model that loads but cannot predict must not be served
+        raise ModelDirError(f"{path}: warm-up prediction failed ({exc})") from exc
+    return ModelHandle(name, path, predictor, DocumentAnalyzer(predictor, registry, batch_size=batch_size))
+
+
+def resolve_model_name(root: Path, name: str) -> Path:
+    """The directory ``root/name``, refusing anything that is not a plain name of a directory inside ``root``."""
+    if not SAFE_NAME.match(name) or name in (".", ".."):
+        raise ApiError(
+            400, "invalid_model_name", f"model {name!r}: give the name of a directory under the models root, "
+            "not a path or URL", field="model",
+        )  # fmt: skip
+    root = root.resolve()
+    candidate = root / name
+    if not candidate.exists():
+        raise ApiError(
+            404, "model_not_found", f"model {name!r}: no such directory under the models root", field="model"
+        )
+    resolved = candidate.resolve()
+    if resolved.parent != root and root not in resolved.parents:
+        raise ApiError(400, "invalid_model_name", f"model {name!r} points outside the models root", field="model")
+    if not resolved.is_dir():
+        raise ApiError(400, "invalid_model_name", f"model {name!r} is not a directory", field="model")
+    return resolved
