@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -9,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from serve.app import create_app
 from serve.settings import Settings
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +48,44 @@ def client(models_root):
                      max_classify_items=4, max_body_bytes=50_000, max_inline_actors=2) as c:  # fmt: skip
         wait_ready(c)
         yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 60) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def server(models_root):
+    port = free_port()
+    env = {**os.environ, "STANCE_MODELS_ROOT": str(models_root), "STANCE_ADMIN_TOKEN": "secret"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stance_cli.main", "serve", "--model", "default", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if call(f"{base}/readyz", timeout=2)[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise AssertionError(process.stdout.read())
+        time.sleep(0.2)
+    yield base, process
+    if process.poll() is None:
+        process.kill()
+    process.wait()

@@ -1,0 +1,69 @@
+"""The demo page, end to end in headless Chromium (Debian's chromium + chromium-driver; .ci/run installs them)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_paste_text_and_see_mentions_sentiment_and_summary(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _ = server
+    browser.get(base + "/")
+    box = browser.find_element(By.ID, "text")
+    box.clear()
+    box.send_keys(
+        "He added that Damascus has every right to expel terrorists. Turkey and the US met. - Advertisement -"
+    )
+    browser.find_element(By.ID, "analyze").click()
+    WebDriverWait(browser, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#sentences .mention")))
+
+    mentions = browser.find_elements(By.CSS_SELECTOR, "#sentences .mention")
+    assert [(m.text, m.get_attribute("data-actor")) for m in mentions] == [
+        ("Damascus", "Syria"), ("Turkey", "Turkey"), ("US", "United States"),
+    ]  # fmt: skip
+    for m in mentions:
+        assert m.get_attribute("data-stance") in {"against", "neutral", "favor"}
+        assert m.get_attribute("data-stance") in m.get_attribute("class")
+    sentences = browser.find_elements(By.CSS_SELECTOR, "#sentences .sentence")
+    assert len(sentences) == 3 and "sentiment:" in sentences[0].text
+    assert "boilerplate" in sentences[2].get_attribute("class")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
+    assert {r.get_attribute("data-actor") for r in rows} == {"Syria", "Turkey", "United States"}
+    assert browser.find_element(By.ID, "error").text == ""
+
+
+def test_errors_are_shown(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _ = server
+    browser.get(base + "/")
+    browser.execute_script("document.getElementById('text').value = 'x'.repeat(200001)")
+    browser.find_element(By.ID, "analyze").click()
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "error").text)
+    assert "limit" in browser.find_element(By.ID, "error").text
