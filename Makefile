@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model test test-fast lint format bench bench-quality clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus clean
 
 install: $(VENV)/.installed
 
@@ -45,11 +45,22 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-quality
+bench: bench-quality bench-serve
 
 # Scores of the default model on the held-out test sets; rewrites the table in README.md.
 bench-quality: model
 	$(BIN)/python benchmarks/quality.py --model $(MODEL) --update-readme README.md
+
+# Latency and throughput of the HTTP service; rewrites the table in README.md.
+bench-serve: model
+	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
+
+# Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
+bench-corpus: model
+	$(BIN)/python benchmarks/corpus.py --model $(MODEL)
+
+serve: model
+	$(BIN)/stance serve --model $(MODEL) --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,170 @@
+"""Latency and throughput of the HTTP service with a real model (`make bench-serve`; not a test).
+
+Starts `stance serve` on a free port and measures, over real HTTP:
+- p50/p99 latency of POST /v1/analyze on the example article, and of POST /v1/classify with one pair;
+- classify pairs per second with 16 concurrent clients (micro-batching across requests).
+The baseline, run in the same command, is the predictor called directly in this process on the same inputs
+(no HTTP, no batching across requests), so the ratios say what the service adds or saves on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+ARTICLE = (REPO / "data/examples/lavrov_idlib.txt").read_text()
+PAIR = {"text": "He added that Damascus has every right to expel terrorists from its territory.", "target": "Syria"}
+START, END = "<!-- serve-bench:start -->", "<!-- serve-bench:end -->"
+
+
+def post(url: str, body: dict) -> float:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def baseline(model: str, n: int) -> dict:
+    from model.actors import ActorRegistry
+    from model.pipeline import Document, DocumentAnalyzer
+    from model.predictor import StancePredictor
+    from model.types import Pair
+
+    predictor = StancePredictor.from_dir(model)
+    analyzer = DocumentAnalyzer(predictor, ActorRegistry.default())
+    analyzer.analyze([Document("w", ARTICLE)])
+    analyze = [_timed(lambda: analyzer.analyze([Document("a", ARTICLE)])) for _ in range(n)]
+    pair = Pair(PAIR["text"], PAIR["target"])
+    classify = [_timed(lambda: predictor.predict([pair])) for _ in range(n)]
+    batch = [pair] * 512
+    seconds = _timed(lambda: predictor.predict(batch))
+    return {"analyze": analyze, "classify": classify, "pairs_per_second": len(batch) / seconds}
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/default")
+    parser.add_argument("--requests", type=int, default=100, help="sequential requests per latency figure")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20, help="duration of the concurrent run")
+    parser.add_argument("--output", default=str(REPO / "benchmarks/results/serve.json"))
+    parser.add_argument("--update-readme", metavar="README")
+    args = parser.parse_args()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "STANCE_QUEUE_MAX_ITEMS": "100000"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stance_cli.main", "serve", "--model", args.model, "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        for _ in range(5):
+            post(f"{base}/v1/analyze", {"text": ARTICLE})
+        analyze = [post(f"{base}/v1/analyze", {"text": ARTICLE}) for _ in range(args.requests)]
+        classify = [post(f"{base}/v1/classify", {"items": [PAIR]}) for _ in range(args.requests)]
+        done = []
+        stop = time.perf_counter() + args.seconds
+
+        def client() -> None:
+            while time.perf_counter() < stop:
+                post(f"{base}/v1/classify", {"items": [PAIR]})
+                done.append(1)
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        concurrent_rate = len(done) / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait()
+    direct = baseline(args.model, max(10, args.requests // 4))
+
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": args.model,
+        "cpu_threads": os.cpu_count(),
+        "analyze_article_ms": {"p50": 1000 * statistics.median(analyze), "p99": 1000 * percentile(analyze, 0.99)},
+        "classify_one_ms": {"p50": 1000 * statistics.median(classify), "p99": 1000 * percentile(classify, 0.99)},
+        "classify_pairs_per_second_16_clients": concurrent_rate,
+        "baseline_in_process": {
+            "analyze_article_ms_p50": 1000 * statistics.median(direct["analyze"]),
+            "classify_one_ms_p50": 1000 * statistics.median(direct["classify"]),
+            "pairs_per_second_batch_512": direct["pairs_per_second"],
+        },
+    }
+    b = report["baseline_in_process"]
+    report["ratios"] = {
+        "analyze_http_over_direct": report["analyze_article_ms"]["p50"] / b["analyze_article_ms_p50"],
+        "classify_http_over_direct": report["classify_one_ms"]["p50"] / b["classify_one_ms_p50"],
+        "concurrent_over_direct_batched_throughput": concurrent_rate / b["pairs_per_second_batch_512"],
+        "concurrent_over_sequential_one_pair": concurrent_rate * b["classify_one_ms_p50"] / 1000,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    if args.update_readme:
+        a, c, r = report["analyze_article_ms"], report["classify_one_ms"], report["ratios"]
+        table = "\n".join(
+            [
+                START,
+                f"Measured {report['date'][:10]} with `make bench-serve` "
+                f"({report['cpu_threads']} CPU threads, default model):",
+                "",
+                "| measure | service | direct call in the same command | ratio |",
+                "|---|---|---|---|",
+                f"| /v1/analyze, example article (17 sentences), p50 / p99 | {a['p50']:.0f} / {a['p99']:.0f} ms "
+                f"| {b['analyze_article_ms_p50']:.0f} ms | {r['analyze_http_over_direct']:.2f}x |",
+                f"| /v1/classify, one pair, p50 / p99 | {c['p50']:.1f} / {c['p99']:.1f} ms "
+                f"| {b['classify_one_ms_p50']:.1f} ms | {r['classify_http_over_direct']:.2f}x |",
+                f"| /v1/classify, 16 concurrent clients, pairs/s | {concurrent_rate:.0f} "
+                f"| {b['pairs_per_second_batch_512']:.0f} (one batch of 512) "
+                f"| {r['concurrent_over_direct_batched_throughput']:.2f}x |",
+                END,
+            ]
+        )
+        readme = Path(args.update_readme)
+        text = readme.read_text()
+        before, rest = text.split(START, 1)
+        readme.write_text(before + table + rest.split(END, 1)[1])
+
+
+if __name__ == "__main__":
+    main()
