@@ -89,6 +89,48 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suggest(args: argparse.Namespace) -> int:
+    from model.actors import ActorRegistry
+    from training.suggest import suggest
+
+    registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
+    analyzer = None
+    if not args.random:
+        from model.pipeline import DocumentAnalyzer
+        from model.predictor import StancePredictor
+
+        analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), registry)
+    summary = suggest(
+        args.input, args.n, args.output, analyzer, registry, exclude=args.exclude, random_mode=args.random,
+        per_document=args.per_document, seed=args.seed, output_format=args.format,
+    )  # fmt: skip
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    from training.agreement import agreement, render
+
+    report = agreement(args.files, args.output)
+    print(render(report))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from training.compare import compare, render
+
+    print(render(compare(args.models, args.data, args.output, resamples=args.resamples)))
+    return 0
+
+
+def _labelstudio_import(args: argparse.Namespace) -> int:
+    from training.labelstudio import import_export
+
+    for annotator, path in import_export(args.export, args.output).items():
+        print(f"{annotator}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance toward actors and sentiment in news text.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -143,6 +185,36 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--period", choices=("day", "week", "month", "quarter", "year"), default="month")
     summarize.add_argument("--min-sentences", type=int, default=1, help="leave out groups with fewer sentences")
     summarize.set_defaults(run=_summarize)
+
+    suggest = sub.add_parser("suggest", help="pick the (sentence, actor) pairs most worth labelling next")
+    suggest.add_argument("--model", default=os.environ.get("STANCE_MODEL", "models/default"), help="model directory")
+    suggest.add_argument("--input", required=True, help="corpus: .txt, folder of .txt, or .jsonl/.csv/.parquet")
+    suggest.add_argument("--n", type=int, required=True, help="how many pairs")
+    suggest.add_argument("--output", required=True, help=".jsonl / .csv (to label), or .json (Label Studio tasks)")
+    suggest.add_argument("--format", choices=("jsonl", "csv", "labelstudio"), help="override the output format")
+    suggest.add_argument("--exclude", nargs="*", default=[], help="labelled files: skip their pairs and documents")
+    suggest.add_argument("--random", action="store_true", help="a random sample of whole documents (no model)")
+    suggest.add_argument("--per-document", type=int, default=3, help="most suggestions from one document")
+    suggest.add_argument("--actors", help="actor registry YAML")
+    suggest.add_argument("--seed", type=int, default=13)
+    suggest.set_defaults(run=_suggest)
+
+    agree = sub.add_parser("agreement", help="inter-annotator agreement and a merged majority file")
+    agree.add_argument("files", nargs="+", help="one labelled file per annotator (same items, matched by id)")
+    agree.add_argument("--output", help="folder for agreement.json/.md, merged.jsonl and no_majority.jsonl")
+    agree.set_defaults(run=_agreement)
+
+    comp = sub.add_parser("compare", help="models side by side with bootstrap confidence intervals")
+    comp.add_argument("--models", nargs="+", required=True, help="model directories; the first is the baseline")
+    comp.add_argument("--data", nargs="+", required=True, help="labelled file(s)")
+    comp.add_argument("--output", help="folder for compare.json and compare.md")
+    comp.add_argument("--resamples", type=int, default=1000)
+    comp.set_defaults(run=_compare)
+
+    ls = sub.add_parser("labelstudio-import", help="Label Studio JSON export -> training rows, one file per annotator")
+    ls.add_argument("export", help="the JSON export")
+    ls.add_argument("--output", required=True, help="a folder (or a .jsonl file when there is one annotator)")
+    ls.set_defaults(run=_labelstudio_import)
 
     serve = sub.add_parser(
         "serve", help="run the HTTP API and demo page", description="Settings come from STANCE_* environment "

@@ -48,6 +48,7 @@ class TrainConfig:
     weight_decay: float = _f(0.01, "AdamW weight decay")
     warmup_ratio: float = _f(0.06, "share of steps for linear warm-up, then linear decay")
     batch_size: int = _f(32, "training batch size")
+    group_by_length: bool = _f(True, "batch inputs of similar length together (less padding, faster on CPU)")
     eval_batch_size: int = _f(64, "evaluation batch size")
     max_length: int = _f(128, "maximum input tokens; longer sentences are windowed around the mention")
     pooling: str = _f("mean+marker", "mean+marker | mean | cls")

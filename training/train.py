@@ -288,7 +288,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         logging_steps=max(1, min(50, eval_every)),
         seed=config.seed,
         data_seed=config.seed,
-        train_sampling_strategy="group_by_length",
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         length_column_name="length",
         remove_unused_columns=False,
         label_names=[label_key(t.name) for t in tasks],

@@ -1,0 +1,223 @@
+"""`stance suggest`: pick the (sentence, actor) pairs most worth labelling next, or a random sample for evaluation.
+
+Active selection combines the model's uncertainty (entropy of the stance probabilities) with diversity: equal quotas
+per actor and per source (outlet), at most ``per_document`` pairs from one document, and no two suggestions with the
+same normalised sentence. ``random`` mode samples whole documents in a seeded random order until ``n`` pairs are
+reached, so an evaluation split never shares an article with another split; it needs no model.
+Pairs already labelled (same text and target) in ``exclude`` files, and documents listed there, are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.corpus import iter_documents
+from model.actors import ActorRegistry
+from model.pipeline import Document, DocumentAnalyzer
+from model.records import read_records
+from model.sentences import split_sentences
+
+
+@dataclass
+class Candidate:
+    doc_id: str
+    source: str
+    sentence_index: int
+    text: str
+    actor: str
+    mention_start: int
+    mention_end: int
+    mention: str
+    probabilities: dict[str, float] = field(default_factory=dict)
+    sentiment: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uncertainty(self) -> float:
+        return -sum(p * math.log(p) for p in self.probabilities.values() if p > 0)
+
+    @property
+    def item_id(self) -> str:
+        return f"{self.doc_id}-s{self.sentence_index}-{re.sub(r'[^A-Za-z0-9]+', '_', self.actor)}"
+
+    def to_row(self, with_guess: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": self.item_id,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "text": self.text,
+            "target": self.actor,
+            "mention": self.mention,
+            "mention_start": self.mention_start,
+            "mention_end": self.mention_end,
+            "stance": "",
+            "sentiment": "",
+            "confidence": "",
+        }
+        if with_guess and self.probabilities:
+            guess = max(self.probabilities, key=self.probabilities.__getitem__)
+            row["model_stance"] = guess
+            row["model_stance_p"] = round(self.probabilities[guess], 3)
+            if self.sentiment:
+                row["model_sentiment"] = max(self.sentiment, key=self.sentiment.__getitem__)
+        return row
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[\W\d_]+", " ", text.lower()).strip()
+
+
+def labelled_keys(files: Sequence[str]) -> tuple[set[tuple[str, str]], set[str]]:
+    """(text, target) pairs and document ids already present in labelled files."""
+    pairs, docs = set(), set()
+    for file in files:
+        for _, record, _ in read_records(file):
+            if record and record.get("text"):
+                pairs.add((record["text"], str(record.get("target") or "")))
+                if record.get("doc_id"):
+                    docs.add(str(record["doc_id"]))
+    return pairs, docs
+
+
+def candidates(
+    documents: Iterable[Document], registry: ActorRegistry, analyzer: DocumentAnalyzer | None, chunk: int = 32
+) -> Iterable[Candidate]:
+    """Every (sentence, actor) mention pair of the documents, scored by the model when one is given."""
+    batch: list[Document] = []
+
+    def flush() -> Iterable[Candidate]:
+        if analyzer is not None:
+            for result in analyzer.analyze(batch, registry=registry):
+                source = str(result.meta.get("source", ""))
+                for s in result.sentences:
+                    for a in s.actors:
+                        first = a.mentions[0]
+                        yield Candidate(
+                            result.id, source, s.index, s.text, a.actor, first.start - s.start, first.end - s.start,
+                            s.text[first.start - s.start : first.end - s.start],
+                            a.stance.probabilities if a.stance else {},
+                            s.sentiment.probabilities if s.sentiment else {},
+                        )  # fmt: skip
+        else:
+            for doc in batch:
+                for s in split_sentences(doc.text):
+                    if s.boilerplate:
+                        continue
+                    for actor, spans in registry.find_mentions(s.text).items():
+                        first = spans[0]
+                        yield Candidate(
+                            doc.id, str(doc.meta.get("source", "")), s.index, s.text, actor, first.start, first.end,
+                            s.text[first.start : first.end],
+                        )  # fmt: skip
+
+    for doc in documents:
+        batch.append(doc)
+        if len(batch) >= chunk:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()
+
+
+def select_random(pool: list[Candidate], n: int, seed: int) -> list[Candidate]:
+    """Whole documents in seeded random order until ``n`` pairs."""
+    by_doc: dict[str, list[Candidate]] = defaultdict(list)
+    for c in pool:
+        by_doc[c.doc_id].append(c)
+    order = sorted(by_doc, key=lambda d: hashlib.sha256(f"{seed}:{d}".encode()).hexdigest())
+    chosen: list[Candidate] = []
+    for doc in order:
+        if len(chosen) >= n:
+            break
+        chosen.extend(by_doc[doc])
+    return chosen
+
+
+def select_active(pool: list[Candidate], n: int, per_document: int, seed: int) -> list[Candidate]:
+    """Most uncertain first, under per-actor and per-source quotas, per-document caps and sentence de-duplication."""
+    rng = random.Random(seed)
+    actors = sorted({c.actor for c in pool})
+    sources = sorted({c.source for c in pool})
+    actor_quota = math.ceil(n / max(1, len(actors)))
+    source_quota = math.ceil(n / max(1, len(sources))) if len(sources) > 1 else n
+    ranked = sorted(pool, key=lambda c: (-c.uncertainty, rng.random()))
+    chosen: list[Candidate] = []
+    per_actor: Counter = Counter()
+    per_source: Counter = Counter()
+    per_doc: Counter = Counter()
+    seen: set[str] = set()
+    for relax in (False, True):  # a second pass fills what strict quotas left open (e.g. a rare actor)
+        for c in ranked:
+            if len(chosen) >= n:
+                break
+            key = normalise(c.text) + "|" + c.actor
+            if key in seen or per_doc[c.doc_id] >= per_document:
+                continue
+            if not relax and (per_actor[c.actor] >= actor_quota or per_source[c.source] >= source_quota):
+                continue
+            chosen.append(c)
+            seen.add(key)
+            per_actor[c.actor] += 1
+            per_source[c.source] += 1
+            per_doc[c.doc_id] += 1
+    return chosen
+
+
+def suggest(
+    corpus: str,
+    n: int,
+    output: str,
+    analyzer: DocumentAnalyzer | None,
+    registry: ActorRegistry,
+    exclude: Sequence[str] = (),
+    random_mode: bool = False,
+    per_document: int = 3,
+    seed: int = 13,
+    output_format: str | None = None,
+) -> dict[str, Any]:
+    """Write ``n`` suggestions to ``output`` (CSV/JSONL for labelling, or Label Studio tasks); returns counts."""
+    done_pairs, done_docs = labelled_keys(exclude)
+    documents = (d for d in iter_documents(corpus) if isinstance(d, Document) and d.id not in done_docs)
+    pool: list[Candidate] = []
+    seen: set[str] = set()
+    for c in candidates(documents, registry, None if random_mode else analyzer):
+        # Corpora repeat articles (FA-KES has three duplicated ids): one item per (document, sentence, actor).
+        if (c.text, c.actor) not in done_pairs and c.item_id not in seen:
+            seen.add(c.item_id)
+            pool.append(c)
+    chosen = select_random(pool, n, seed) if random_mode else select_active(pool, n, per_document, seed)
+    rows = [c.to_row(with_guess=not random_mode) for c in chosen]
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kind = output_format or ("labelstudio" if path.suffix == ".json" else path.suffix.lstrip("."))
+    if kind == "labelstudio":
+        from training.labelstudio import write_labelstudio
+
+        write_labelstudio(rows, path)
+    elif kind == "jsonl":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    elif kind == "csv":
+        import csv
+
+        columns = list(dict.fromkeys(k for r in rows for k in r)) or ["id", "text", "target", "stance"]
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        raise ValueError(f"{output}: unknown output format {kind!r}; use .jsonl, .csv or .json (Label Studio)")
+    return {
+        "pool": len(pool),
+        "chosen": len(rows),
+        "documents": len({c.doc_id for c in chosen}),
+        "per_actor": dict(Counter(c.actor for c in chosen)),
+        "per_source": dict(Counter(c.source for c in chosen)),
+    }
