@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from model.actors import ActorRegistry
 from serve.batcher import MicroBatcher
 from serve.errors import ApiError, error_response, install_error_handlers, too_large
+from serve.labelling import LabelQueue
 from serve.metrics import ServiceMetrics
 from serve.schemas import (
     AnalyzeRequest,
@@ -47,6 +48,12 @@ class ServiceState:
         self.load_error: str | None = None
         self.batcher: MicroBatcher | None = None
         self.reload_lock = asyncio.Lock()
+        self.labels = LabelQueue(settings.label_queue, settings.label_output) if settings.label_queue else None
+
+    def label_queue(self) -> LabelQueue:
+        if self.labels is None:
+            raise ApiError(404, "labelling_disabled", "labelling is off: set STANCE_LABEL_QUEUE to a file of items")
+        return self.labels
 
     def model_path(self) -> tuple[Path, str]:
         given = Path(self.settings.model)
@@ -298,6 +305,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics(state: State) -> Response:
         return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/v1/label/next", dependencies=[Depends(require_api_key)])
+    async def label_next(state: State, annotator: str = "anonymous") -> dict[str, Any]:
+        """The next item this annotator has not labelled, and their progress."""
+        return state.label_queue().next_item(annotator)
+
+    @app.post("/v1/label", dependencies=[Depends(require_api_key)])
+    async def label_save(answer: dict[str, Any], state: State, annotator: str = "anonymous") -> dict[str, Any]:
+        """Append one answer ({id, stance, sentiment, confidence}) to the labelled file; returns the next item."""
+        queue = state.label_queue()
+        return await run_in_threadpool(queue.save, annotator, answer)
+
+    @app.get("/label", response_class=HTMLResponse, include_in_schema=False)
+    async def label_page() -> HTMLResponse:
+        return HTMLResponse(resources.files("serve.static").joinpath("label.html").read_text(encoding="utf-8"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo() -> HTMLResponse:

@@ -66,10 +66,10 @@ def call(url: str, body: dict | None = None, headers: dict | None = None, timeou
         return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture
-def server(models_root):
+def start_server(models_root: Path, extra_env: dict | None = None) -> tuple[str, subprocess.Popen]:
+    """`stance serve` in a subprocess on a free port, ready to answer."""
     port = free_port()
-    env = {**os.environ, "STANCE_MODELS_ROOT": str(models_root), "STANCE_ADMIN_TOKEN": "secret"}
+    env = {**os.environ, "STANCE_MODELS_ROOT": str(models_root), "STANCE_ADMIN_TOKEN": "secret", **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "stance_cli.main", "serve", "--model", "default", "--port", str(port)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -79,13 +79,24 @@ def server(models_root):
     while time.monotonic() < deadline:
         try:
             if call(f"{base}/readyz", timeout=2)[0] == 200:
-                break
+                return base, process
         except OSError:
             pass
         if process.poll() is not None:
-            raise AssertionError(process.stdout.read())
+            raise AssertionError(process.stdout.read() if process.stdout else "server exited")
         time.sleep(0.2)
-    yield base, process
+    process.kill()
+    raise AssertionError("server did not become ready")
+
+
+def stop_server(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.kill()
     process.wait()
+
+
+@pytest.fixture
+def server(models_root):
+    base, process = start_server(models_root)
+    yield base, process
+    stop_server(process)

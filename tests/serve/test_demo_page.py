@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
+
+from tests.serve.conftest import start_server, stop_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -67,3 +70,39 @@ def test_errors_are_shown(server, browser):
     browser.find_element(By.ID, "analyze").click()
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "error").text)
     assert "limit" in browser.find_element(By.ID, "error").text
+
+
+@pytest.fixture
+def label_server(models_root, tmp_path):
+    from tests.serve.test_labelling import ITEMS
+
+    items = tmp_path / "queue.jsonl"
+    items.write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
+    output = tmp_path / "labels.jsonl"
+    server = start_server(models_root, {"STANCE_LABEL_QUEUE": str(items), "STANCE_LABEL_OUTPUT": str(output)})
+    yield server[0], output
+    stop_server(server[1])
+
+
+def test_labelling_page_with_keyboard_shortcuts(label_server, browser):
+    import json
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, output = label_server
+    browser.get(base + "/label")
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#sentence mark").text == "Damascus")
+    assert browser.find_element(By.ID, "actor").text == "Syria"
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("f", "2", "l", Keys.ENTER)
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "actor").text == "Turkey")
+    assert "1 of 2" in browser.find_element(By.ID, "progress").text
+    (saved,) = [json.loads(line) for line in output.read_text().splitlines()]
+    assert (saved["id"], saved["stance"], saved["sentiment"], saved["confidence"]) == ("i1", "favor", "neutral", "low")
+    body.send_keys(Keys.ENTER)  # no stance chosen yet: refused, nothing saved
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "error").text)
+    body.send_keys("a", "1", Keys.ENTER)
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "done").is_displayed())
+    assert len(output.read_text().splitlines()) == 2
