@@ -86,10 +86,12 @@ class LoadedData:
 
 @dataclass(frozen=True)
 class FileSpec:
-    """A data file and, optionally, how many of its rows to use (a seeded sample) in training."""
+    """A data file and, optionally, how many of its rows to use (a deterministic sample) and how many times to
+    repeat them in training (to give a small in-domain set weight next to a large public one)."""
 
     path: str
     max_rows: int | None = None
+    repeat: int = 1
 
     @classmethod
     def parse(cls, value: str | dict | FileSpec) -> FileSpec:
@@ -97,9 +99,12 @@ class FileSpec:
             return value
         if isinstance(value, str):
             return cls(path=value)
-        if isinstance(value, dict) and "path" in value and set(value) <= {"path", "max_rows"}:
-            return cls(path=str(value["path"]), max_rows=value.get("max_rows"))
-        raise ValueError(f"a data file is a path or {{path, max_rows}}, not {value!r}")
+        if isinstance(value, dict) and "path" in value and set(value) <= {"path", "max_rows", "repeat"}:
+            repeat = int(value.get("repeat", 1))
+            if repeat < 1:
+                raise ValueError(f"{value['path']}: repeat must be at least 1")
+            return cls(path=str(value["path"]), max_rows=value.get("max_rows"), repeat=repeat)
+        raise ValueError(f"a data file is a path or {{path, max_rows, repeat}}, not {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -290,7 +295,7 @@ def load_split(
                     )
                 seen.setdefault(task, (label, row))
         data.rows.extend(rows)
-        data.files.append({**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows})
+        data.files.append({**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows, "repeat": spec.repeat})
     return data
 
 

@@ -253,7 +253,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         module[0].p = config.dropout
     encoder = InputEncoder(tokenizer, fmt)
 
-    train_examples = build_examples(train_rows, tasks)
+    repeats = {f["path"]: f.get("repeat", 1) for f in train_data.files}
+    train_examples = build_examples([r for r in train_rows for _ in range(repeats.get(r.file, 1))], tasks)
     dev_examples = build_examples(dev_rows, tasks)
     if config.class_weighting == "balanced":
         network.set_class_weights(class_weights(train_examples, tasks))

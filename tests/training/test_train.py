@@ -147,3 +147,21 @@ def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
     assert after["tasks"] == before["tasks"] and after["input_format"] == before["input_format"]
     assert after["training_config"]["init_from_model"] == before["weights_sha256"]
     assert after["weights_sha256"] != before["weights_sha256"]
+
+
+def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[{"path": str(train_file), "repeat": 3}],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "weighted"),
+        only_tasks=["stance"],
+        max_steps=1,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    training = json.loads((train(config) / PROJECT_FILE).read_text())["metrics"]["training"]
+    assert (training["train_rows"], training["train_examples"]) == (40, 120)
