@@ -28,6 +28,10 @@ SUITES = [
     ("NewsMTSC test-mt", "data/newsmtsc/test_mt.jsonl", "stance", "macro_f1", "BERT-base 0.737, GRU-TSC 0.825"),
     ("TweetEval stance test (5 targets pooled)", "data/tweeteval_stance/test.jsonl", "stance", "f1_against_favor",
      "RoBERTa-base 0.680, BERTweet 0.712"),
+    ("FA-KES in-domain test (Syrian-war news, 4 actors)", "data/fakes_stance/test.jsonl", "stance", "macro_f1",
+     "(our set; before in-domain labels: see README)"),
+    ("FA-KES in-domain test, sentence sentiment", "data/fakes_stance/test.jsonl", "sentiment", "macro_f1",
+     "(our set)"),
     ("TweetEval sentiment, held-out 1,935 tweets", "data/tweeteval_sentiment/test.jsonl", "sentiment", "macro_f1",
      "(our split of the official test set; not comparable)"),
 ]  # fmt: skip
@@ -39,7 +43,7 @@ def run(model_dir: str) -> dict:
     predictor = StancePredictor.from_dir(model_dir)
     results = []
     for name, path, task, metric, published in SUITES:
-        if task not in {t.name for t in predictor.tasks}:
+        if task not in {t.name for t in predictor.tasks} or not (REPO / path).is_file():
             continue
         data = load_evaluation_data([str(REPO / path)], predictor.tasks)
         started = time.perf_counter()
@@ -57,9 +61,13 @@ def run(model_dir: str) -> dict:
                 "n": metrics["n"],
                 "published": published,
                 "pairs_per_second": metrics["n"] / seconds,
+                "per_target": {t: v["macro_f1"] for t, v in metrics["per_target"].items()} if "fakes" in path else {},
+                "per_target_n": {t: v["n"] for t, v in metrics["per_target"].items()} if "fakes" in path else {},
             }
         )
         print(f"{name}: {METRIC_NAMES[metric]} {metrics[metric]:.3f} (n={metrics['n']}, {seconds:.1f} s)")
+        if results[-1]["per_target"]:
+            print("  per actor: " + ", ".join(f"{t} {v:.3f}" for t, v in results[-1]["per_target"].items()))
     return {
         "model": model_dir,
         "weights_sha256": predictor.project.weights_sha256,
@@ -82,6 +90,10 @@ def table(report: dict, command: str) -> str:
             f"| {r['set']} | {r['task']} | {METRIC_NAMES[r['metric']]} | **{r['score']:.3f}** | {r['accuracy']:.3f} "
             f"| {r['n']} | {r['published']} |"
         )
+    for r in report["results"]:
+        if r["per_target"]:
+            per = ", ".join(f"{t} {v:.3f} (n={r['per_target_n'][t]})" for t, v in r["per_target"].items())
+            lines.append(f"\n{r['set']}, {r['task']} macro-F1 per actor: {per}.")
     lines.append(END)
     return "\n".join(lines)
 
