@@ -231,10 +231,12 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     os.chmod(target, 0o755)
 
 
-def network_from_base(base: str, tasks: list[TaskSpec], fmt: InputFormat, pooling: str, tokenizer) -> StanceNetwork:
+def network_from_base(
+    base: str, tasks: list[TaskSpec], fmt: InputFormat, pooling: str, tokenizer, dropout: float = 0.1
+) -> StanceNetwork:
     """A fresh network on a pretrained encoder, its embeddings grown for the marker tokens when needed."""
     encoder = load_encoder(base)
     if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
         encoder.resize_token_embeddings(len(tokenizer))
     marker_id = _token_id(tokenizer, fmt.mention_start) if fmt.mention_markers else None
-    return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=marker_id)
+    return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=marker_id, dropout=dropout)

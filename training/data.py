@@ -251,7 +251,7 @@ def load_split(
     validator = RowValidator(tasks, registry)
     data = LoadedData(rows=[])
     conflicts: dict[tuple, dict[str, tuple[str, LabelledRow]]] = {}
-    for spec in (FileSpec.parse(f) if not isinstance(f, (str, os.PathLike)) else FileSpec(str(f)) for f in files):
+    for spec in (FileSpec.parse(str(f) if isinstance(f, os.PathLike) else f) for f in files):
         path = Path(spec.path)
         if not path.is_file():
             problems.append(Problem(str(path), 0, "file not found"))

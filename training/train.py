@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from model.base import resolve_base_model
-from model.formatting import InputEncoder, InputFormat, add_marker_tokens, pad_encoded
+from model.formatting import EncodedInput, InputEncoder, InputFormat, add_marker_tokens, pad_encoded
 from model.model_dir import ModelProject, atomic_directory, load_model_dir, network_from_base, save_model_dir
 from model.network import IGNORE_INDEX, label_key
 from model.predictor import StancePredictor
@@ -97,8 +97,6 @@ class Collator:
         self.tasks = tasks
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        from model.formatting import EncodedInput
-
         items = [EncodedInput(f["input_ids"], [1] * len(f["input_ids"]), f["token_type_ids"], False) for f in features]
         batch = pad_encoded(items, self.pad_id)
         for task in self.tasks:
@@ -197,7 +195,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     init_project = None
     if config.init_from:
-        init_project = load_model_dir(config.init_from, verify=True)[2]
+        init_network, init_tokenizer, init_project = load_model_dir(config.init_from, verify=True)
         tasks = [t for t in init_project.tasks if not config.only_tasks or t.name in config.only_tasks]
         fmt, pooling = init_project.input_format, init_project.pooling
         base_name = init_project.base_model
@@ -238,19 +236,20 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     set_seed(config.seed)
     if init_project is not None:
-        network, tokenizer, _ = load_model_dir(config.init_from)  # type: ignore[arg-type]
-        if config.only_tasks:
-            network.tasks = tasks
+        network, tokenizer = init_network, init_tokenizer
+        network.tasks = tasks
+        for head in network.heads.values():
+            head[0].p = config.dropout
     else:
         resolved = resolve_base_model(base_name)
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
         add_marker_tokens(tokenizer, fmt)
-        network = network_from_base(resolved, tasks, fmt, pooling, tokenizer)
+        network = network_from_base(resolved, tasks, fmt, pooling, tokenizer, dropout=config.dropout)
+        # Drawn again after the seed so that the heads do not depend on how the encoder was loaded or resized
+        # (kept: the published default model was trained with this sequence of random draws).
         for head in network.heads.values():
             head[-1].reset_parameters()
     network.train()
-    for module in network.heads.values():
-        module[0].p = config.dropout
     encoder = InputEncoder(tokenizer, fmt)
 
     repeats = {f["path"]: f.get("repeat", 1) for f in train_data.files}
