@@ -238,6 +238,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if init_project is not None:
         network, tokenizer = init_network, init_tokenizer
         network.tasks = tasks
+        for name in [n for n in network.heads if n not in {t.name for t in tasks}]:
+            del network.heads[name]  # --only-tasks: the new model carries only the heads it was trained for
         for head in network.heads.values():
             head[0].p = config.dropout
     else:

@@ -148,6 +148,9 @@ def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
     assert after["training_config"]["init_from_model"] == before["weights_sha256"]
     assert after["weights_sha256"] != before["weights_sha256"]
 
+    only = train(TrainConfig(**{**config.to_dict(), "only_tasks": ["stance"], "output_dir": str(tmp_path / "only")}))
+    assert [t.name for t in StancePredictor.from_dir(only).tasks] == ["stance"]
+
 
 def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
     train_file, dev_file = data
