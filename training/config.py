@@ -59,6 +59,13 @@ class TrainConfig:
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
     evals_per_epoch: int = _f(1, "dev evaluations (and checkpoints) per epoch")
+    ema_decays: list = _f([], "keep exponential moving averages of the weights with these decays (e.g. 0.999)")
+    swa_from: float = _f(0.0, "average the weights at each dev evaluation from this share of training on (0: off)")
+    swa_lr: float = _f(
+        0.0,
+        "cyclical SWA: from swa_from on, restart the learning rate at this share of the peak after each dev "
+        "evaluation and decay it linearly to zero by the next (0: one linear decay over the whole run)",
+    )
     bf16: str = _f("auto", "bfloat16 autocast: auto (on where the hardware supports it) | true | false")
     seed: int = _f(42, "random seed (data order, initialisation, dev split)")
     threads: int = _f(0, "CPU threads for torch (0: torch's default)")
@@ -102,6 +109,19 @@ class TrainConfig:
         for name in ("batch_size", "eval_batch_size", "max_length", "evals_per_epoch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
+        for decay in self.ema_decays:
+            try:
+                ok = 0.0 < float(decay) < 1.0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ConfigError(f"ema_decays: each decay must be a number between 0 and 1, not {decay!r}")
+        if not 0.0 <= self.swa_from < 1.0:
+            raise ConfigError(f"swa_from: must be at least 0 and below 1, not {self.swa_from}")
+        if not 0.0 <= self.swa_lr <= 1.0:
+            raise ConfigError(f"swa_lr: must be between 0 and 1 (a share of the peak learning rate), not {self.swa_lr}")
+        if self.swa_lr > 0 and self.swa_from <= 0:
+            raise ConfigError("swa_lr: needs swa_from (the share of training after which the cycles start)")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
 

@@ -22,6 +22,7 @@ from model.model_dir import ModelProject, atomic_directory, load_model_dir, netw
 from model.network import IGNORE_INDEX, label_key
 from model.predictor import StancePredictor
 from model.types import InputKind, TaskSpec
+from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
@@ -44,6 +45,9 @@ RESUME_FIELDS = (
     "max_steps",
     "learning_rate",
     "evals_per_epoch",
+    "ema_decays",
+    "swa_from",
+    "swa_lr",
 )
 
 
@@ -181,6 +185,47 @@ def checkpoints_dir(output_dir: str) -> Path:
     return path.with_name(path.name + ".checkpoints")
 
 
+def _keep_best_weights(trainer, averages: WeightAverages) -> dict[str, Any]:
+    """Score the best checkpoint and each weight average on dev (the selection metric); load the best into the model.
+
+    Ties go to the checkpoint. Returns what was kept and every candidate's dev score, for the model's metrics.
+    """
+    network = trainer.model
+    candidates = averages.candidates()
+    checkpoint = {k: v.detach().clone() for k, v in network.state_dict().items() if v.is_floating_point()}
+    scores = {"best checkpoint": float(trainer.evaluate()["eval_select"])}
+    for name, weights in candidates.items():
+        network.load_state_dict(weights, strict=False)
+        scores[name] = float(trainer.evaluate()["eval_select"])
+    kept = max(scores, key=lambda name: scores[name])  # first maximum: the checkpoint wins ties
+    network.load_state_dict(checkpoint if kept == "best checkpoint" else candidates[kept], strict=False)
+    log.info("dev selection score per candidate: %s; kept %s", scores, kept)
+    return {"kept": kept, "dev_select": {k: round(v, 4) for k, v in scores.items()}}
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class ScheduledTrainer(Trainer):
+        """`Trainer` whose learning rate follows `training.averaging.lr_factor_fn` (linear, or cyclical SWA)."""
+
+        def __init__(self, *args, lr_factor, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._lr_factor = lr_factor
+
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.lr_scheduler is None:
+                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, self._lr_factor)
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
+
+    return ScheduledTrainer
+
+
+def _Trainer(**kwargs):
+    return _trainer_class()(**kwargs)
+
+
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
     """Train a model as configured; returns the model directory. Raises on invalid data before any training.
 
@@ -268,6 +313,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if config.max_steps > 0:
         eval_every = min(eval_every, config.max_steps)
     bf16 = use_bf16(config.bf16)
+    warmup_steps = round(total_steps * config.warmup_ratio)
+    cyclic = config.swa_lr > 0 and dev_set is not None
+    swa_begin = swa_start_step(config.swa_from, total_steps, eval_every, cyclic)
+    lr_factor = lr_factor_fn(total_steps, warmup_steps, swa_begin - 1 if cyclic else None, eval_every, config.swa_lr)
     args = TrainingArguments(
         output_dir=str(work),
         per_device_train_batch_size=config.batch_size,
@@ -276,7 +325,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         max_steps=config.max_steps,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
-        warmup_steps=round(total_steps * config.warmup_ratio),
+        warmup_steps=warmup_steps,
         lr_scheduler_type="linear",
         bf16=bf16,
         eval_strategy="steps" if dev_set is not None else "no",
@@ -301,9 +350,17 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         save_only_model=False,
     )
     callbacks = list(callbacks or [])
+    averages = WeightAverages(config.ema_decays, swa_begin if dev_set is not None else None)
+    if averages.enabled and dev_set is not None:
+        callbacks.insert(0, averages)  # first, so its state is saved with a checkpoint before anything else runs
+        if resume:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            averages.load(Path(get_last_checkpoint(str(work))), network)
     if dev_set is not None and config.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = Trainer(
+    trainer = _Trainer(
+        lr_factor=lr_factor,
         model=network,
         args=args,
         train_dataset=train_set,
@@ -323,6 +380,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     )
     result = trainer.train(resume_from_checkpoint=True if resume else None)
     network = trainer.model
+    weights_kept = _keep_best_weights(trainer, averages) if averages in callbacks else None
     network.eval()
 
     project = ModelProject(
@@ -350,6 +408,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             "torch_threads": torch.get_num_threads(),
             "bf16": bf16,
             "best_checkpoint": trainer.state.best_model_checkpoint and Path(trainer.state.best_model_checkpoint).name,
+            **({"weights": weights_kept} if weights_kept else {}),
         },
     }
     network.to("cpu")

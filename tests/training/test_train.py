@@ -168,3 +168,79 @@ def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
     )
     training = json.loads((train(config) / PROJECT_FILE).read_text())["metrics"]["training"]
     assert (training["train_rows"], training["train_examples"]) == (40, 120)
+
+
+def test_weight_averages_are_scored_on_dev_and_the_best_is_kept(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "averaged"),
+        epochs=2,
+        evals_per_epoch=2,
+        early_stopping_patience=0,
+        ema_decays=[0.9, "0.5"],
+        swa_from=0.4,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAfterFirstCheckpoint()])
+    (checkpoint,) = checkpoints_dir(config.output_dir).glob("checkpoint-*")
+    assert (checkpoint / "weight_averages.safetensors").is_file()
+
+    path = train(config, resume=True)
+    weights = json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["weights"]
+    assert set(weights["dev_select"]) == {"best checkpoint", "ema-0.9", "ema-0.5", "swa-3"}
+    assert weights["kept"] in weights["dev_select"]
+    assert weights["dev_select"][weights["kept"]] == max(weights["dev_select"].values())
+
+
+def test_weight_average_settings_are_checked():
+    with pytest.raises(ConfigError, match="ema_decays"):
+        TrainConfig(train_files=["x"], ema_decays=[1.5]).validate()
+    with pytest.raises(ConfigError, match="swa_from"):
+        TrainConfig(train_files=["x"], swa_from=1.0).validate()
+    with pytest.raises(ConfigError, match="swa_lr: needs swa_from"):
+        TrainConfig(train_files=["x"], swa_lr=0.3).validate()
+    with pytest.raises(ConfigError, match="swa_lr"):
+        TrainConfig(train_files=["x"], swa_from=0.5, swa_lr=2).validate()
+
+
+def test_cyclical_swa_follows_its_learning_rate_schedule(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "cyclic"),
+        epochs=2,
+        evals_per_epoch=2,
+        early_stopping_patience=0,
+        swa_from=0.4,
+        swa_lr=0.5,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    rates = RecordLearningRates()
+    path = train(config, callbacks=[rates])
+    weights = json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["weights"]
+    assert any(name.startswith("swa-") for name in weights["dev_select"])
+    peak = config.learning_rate
+    # after the averaging phase starts the rate never exceeds swa_lr x peak and restarts at least once
+    late = rates.values[len(rates.values) // 2 :]
+    assert max(late) <= 0.5 * peak * 1.0001
+    assert any(b > a for a, b in zip(late, late[1:], strict=False))
+
+
+class RecordLearningRates(TrainerCallback):
+    def __init__(self):
+        self.values = []
+
+    def on_step_end(self, args, state, control, optimizer=None, **kwargs):
+        self.values.append(optimizer.param_groups[0]["lr"])
