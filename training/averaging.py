@@ -72,8 +72,11 @@ class WeightAverages(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if folder.is_dir() and self.names:
-            save_file(self._state(), str(folder / STATE_FILE), metadata={"updates": str(self.updates),
-                                                                         "swa_count": str(self.swa_count)})
+            save_file(
+                self._state(),
+                str(folder / STATE_FILE),
+                metadata={"updates": str(self.updates), "swa_count": str(self.swa_count)},
+            )
 
     # -- use -----------------------------------------------------------------------------------------------------
     def load(self, checkpoint: Path, model: torch.nn.Module) -> None:

@@ -73,6 +73,17 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
             f"{training.get('seconds')} s on {training.get('device')} ({training.get('torch_threads')} threads, "
             f"bf16 {training.get('bf16')}).",
         ]
+        soup = training.get("soup")
+        if soup:
+            runs = ", ".join(f"seed {r['seed']} {r['dev_select']:.3f}" for r in soup["runs"])
+            lines += [
+                "",
+                f"A model soup: {len(soup['runs'])} runs differing only in their seed (dev selection score: {runs}); "
+                f"the weights of seeds {soup['kept_seeds']} averaged (dev {soup['dev_select']:.3f}), greedily on dev.",
+            ]
+        kept = training.get("weights")
+        if kept:
+            lines += ["", f"Weights kept: {kept['kept']} (dev selection score per candidate: {kept['dev_select']})."]
     scores = _scores(project.metrics)
     if scores:
         lines += ["", "## Scores", "", "| split | task | n | macro-F1 | accuracy |", "|---|---|---|---|---|", *scores]
@@ -82,7 +93,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "## Configuration",
         "",
         f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, batch {cfg.get('batch_size')}, "
-        f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, seed {cfg.get('seed')}; "
+        f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
+        f"seed {cfg.get('soup_seeds') or cfg.get('seed')}; "
         "the full configuration is in `stance_model.json`.",
         "",
     ]

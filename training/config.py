@@ -66,6 +66,11 @@ class TrainConfig:
         "cyclical SWA: from swa_from on, restart the learning rate at this share of the peak after each dev "
         "evaluation and decay it linearly to zero by the next (0: one linear decay over the whole run)",
     )
+    soup_seeds: list = _f(
+        [],
+        "train one run per seed (each with all the other settings) and average their weights, greedily on dev "
+        "(a model soup); empty: one run with `seed`",
+    )
     bf16: str = _f("auto", "bfloat16 autocast: auto (on where the hardware supports it) | true | false")
     seed: int = _f(42, "random seed (data order, initialisation, dev split)")
     threads: int = _f(0, "CPU threads for torch (0: torch's default)")
@@ -124,6 +129,9 @@ class TrainConfig:
             raise ConfigError("swa_lr: needs swa_from (the share of training after which the cycles start)")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
+        from training.soup import check_soup_settings
+
+        check_soup_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

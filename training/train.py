@@ -231,9 +231,13 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     ``callbacks`` are extra `transformers.TrainerCallback`s (progress reporting, tests).
     """
-    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import AutoTokenizer, EarlyStoppingCallback, TrainingArguments, set_seed
 
     config.validate()
+    if config.soup_seeds:
+        from training.soup import train_soup
+
+        return train_soup(config, resume=resume, callbacks=callbacks)
     started = time.monotonic()
     if config.threads:
         torch.set_num_threads(config.threads)

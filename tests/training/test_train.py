@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -235,7 +236,7 @@ def test_cyclical_swa_follows_its_learning_rate_schedule(tiny_base, data, tmp_pa
     # after the averaging phase starts the rate never exceeds swa_lr x peak and restarts at least once
     late = rates.values[len(rates.values) // 2 :]
     assert max(late) <= 0.5 * peak * 1.0001
-    assert any(b > a for a, b in zip(late, late[1:], strict=False))
+    assert any(b > a for a, b in itertools.pairwise(late))
 
 
 class RecordLearningRates(TrainerCallback):
@@ -244,3 +245,76 @@ class RecordLearningRates(TrainerCallback):
 
     def on_step_end(self, args, state, control, optimizer=None, **kwargs):
         self.values.append(optimizer.param_groups[0]["lr"])
+
+
+def test_a_soup_trains_one_run_per_seed_and_keeps_the_dev_best_average(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "soup"),
+        epochs=1,
+        soup_seeds=[3, "5"],
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    path = train(config)
+    project = json.loads((path / PROJECT_FILE).read_text())
+    soup = project["metrics"]["training"]["soup"]
+    assert [r["seed"] for r in soup["runs"]] == [3, 5]
+    assert set(soup["kept_seeds"]) <= {3, 5} and soup["kept_seeds"]
+    assert soup["dev_select"] >= max(r["dev_select"] for r in soup["runs"])
+    assert list(soup["averages_tried"]) in (["3+5"], ["5+3"])
+    assert not (tmp_path / "soup.runs").exists()
+    assert "model soup" in (path / "README.md").read_text()
+    predictor = StancePredictor.from_dir(path)
+    (prediction,) = predictor.predict([Pair(text="Turkey criticised Syria.", target="Syria")])
+    assert "stance" in prediction.tasks
+
+
+def test_soup_settings_are_checked(data):
+    train_file, dev_file = data
+    with pytest.raises(ConfigError, match="two or more distinct seeds"):
+        TrainConfig(train_files=[str(train_file)], dev_files=[str(dev_file)], soup_seeds=[1, 1]).validate()
+    with pytest.raises(ConfigError, match="needs dev_files"):
+        TrainConfig(train_files=[str(train_file)], soup_seeds=[1, 2]).validate()
+    with pytest.raises(ConfigError, match="integer"):
+        TrainConfig(train_files=[str(train_file)], dev_files=[str(dev_file)], soup_seeds=[1, "x"]).validate()
+
+
+class CrashInRunWithSeed(TrainerCallback):
+    def __init__(self, seed):
+        self.seed = seed
+
+    def on_save(self, args, state, control, **kwargs):
+        if args.seed == self.seed:
+            raise KeyboardInterrupt("killed")
+
+
+def test_an_interrupted_soup_resumes_keeping_its_finished_runs(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "soup"),
+        epochs=1,
+        soup_seeds=[3, 5],
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashInRunWithSeed(5)])
+    finished = tmp_path / "soup.runs" / "seed-3" / PROJECT_FILE
+    assert finished.is_file() and not (tmp_path / "soup").exists()
+    before = finished.read_text()
+    starts = RecordStart()
+    path = train(config, resume=True, callbacks=[starts])
+    runs = json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["soup"]["runs"]
+    assert runs[0]["weights_sha256"] == json.loads(before)["weights_sha256"]  # seed 3 reused, not retrained
+    assert starts.start_step > 0  # seed 5 continued from its checkpoint
