@@ -62,7 +62,6 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
     from training.train import checkpoints_dir, train
 
     seeds = [int(s) for s in config.soup_seeds]
-    started = time.monotonic()
     work = runs_dir(config.output_dir)
     if not resume:
         shutil.rmtree(work, ignore_errors=True)
@@ -90,6 +89,7 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
             }
         )
 
+    averaging_started = time.monotonic()
     # Greedy soup on dev: best run first, each further run kept in the average only if dev does not drop.
     tasks = runs[0]["project"].tasks
     _, dev_data = load_training_data(config.train_files, config.dev_files, tasks)
@@ -119,11 +119,13 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
         [r["seed"] for r in members],
     )
 
+    averaging = time.monotonic() - averaging_started
     best = ranked[0]["project"]
     training = dict(best.metrics.get("training", {}))
     training.update(
         {
-            "seconds": round(time.monotonic() - started, 1),
+            # the runs' own training time (also when a finished run was reused on --resume) plus the averaging
+        "seconds": round(sum(r["project"].metrics.get("training", {}).get("seconds", 0) for r in runs) + averaging, 1),
             "steps": sum(r["project"].metrics.get("training", {}).get("steps", 0) for r in runs),
             "soup": {
                 "runs": [
