@@ -129,9 +129,17 @@ class TrainConfig:
             raise ConfigError("swa_lr: needs swa_from (the share of training after which the cycles start)")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
-        from training.soup import check_soup_settings
-
-        check_soup_settings(self)
+        if self.soup_seeds:
+            try:
+                seeds = [int(s) for s in self.soup_seeds]
+            except (TypeError, ValueError):
+                raise ConfigError(f"soup_seeds: each seed must be an integer, not {self.soup_seeds!r}") from None
+            if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+                raise ConfigError(f"soup_seeds: give two or more distinct seeds, not {self.soup_seeds!r}")
+            if not self.dev_files:
+                raise ConfigError(
+                    "soup_seeds: needs dev_files, so that every run and every average is scored on the same dev data"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -59,3 +59,10 @@ def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequ
 
 def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
     return float(per_class(confusion(gold, pred, n))[2].mean())
+
+
+def selection_score(f1_by_task: dict[str, float], select_on: str) -> float:
+    """The dev score that picks checkpoints and averages: one task's macro-F1, or the mean over tasks ('mean')."""
+    if select_on == "mean":
+        return float(np.mean(list(f1_by_task.values()))) if f1_by_task else 0.0
+    return f1_by_task.get(select_on, 0.0)

@@ -26,9 +26,10 @@ import torch
 from model.model_dir import PROJECT_FILE, atomic_directory, load_model_dir, save_model_dir
 from model.predictor import StancePredictor
 from training.card import write_model_card
-from training.config import ConfigError, TrainConfig
+from training.config import TrainConfig
 from training.data import load_training_data
 from training.evaluate import evaluate_rows
+from training.metrics import selection_score
 
 log = logging.getLogger("stance.train")
 
@@ -39,11 +40,9 @@ def runs_dir(output_dir: str) -> Path:
 
 
 def dev_select(metrics: dict[str, Any], select_on: str) -> float:
-    """The checkpoint-selection score (a task's dev macro-F1, or the mean over tasks) from `evaluate_rows` metrics."""
-    scores = {task: m["macro_f1"] for task, m in metrics.items() if isinstance(m, dict) and "macro_f1" in m}
-    if select_on == "mean":
-        return sum(scores.values()) / len(scores) if scores else 0.0
-    return scores.get(select_on, 0.0)
+    """The selection score (`training.metrics.selection_score`) from `evaluate_rows` metrics."""
+    f1_by_task = {task: m["macro_f1"] for task, m in metrics.items() if isinstance(m, dict) and "macro_f1" in m}
+    return selection_score(f1_by_task, select_on)
 
 
 def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -81,37 +80,34 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
         runs.append(
             {
                 "seed": seed,
-                "dir": run_dir,
                 "network": network,
                 "tokenizer": tokenizer,
                 "project": project,
+                # a copy: averages are loaded into the best run's network below, which would overwrite its own weights
+                "state": {k: v.detach().clone() for k, v in network.state_dict().items()},
                 "dev_select": dev_select(project.metrics.get("dev", {}), config.select_on),
             }
         )
 
     averaging_started = time.monotonic()
     # Greedy soup on dev: best run first, each further run kept in the average only if dev does not drop.
-    tasks = runs[0]["project"].tasks
-    _, dev_data = load_training_data(config.train_files, config.dev_files, tasks)
+    _, dev_data = load_training_data(config.train_files, config.dev_files, runs[0]["project"].tasks)
     ranked = sorted(runs, key=lambda r: -r["dev_select"])
-    members = [ranked[0]]
-    best_score, best_metrics = ranked[0]["dev_select"], ranked[0]["project"].metrics.get("dev", {})
-    # copies: loading an average into the network below would otherwise overwrite the best run's own weights
-    states = [{k: v.detach().clone() for k, v in r["network"].state_dict().items()} for r in runs]
-    network = ranked[0]["network"]
+    best = ranked[0]
+    network = best["network"]
+    predictor = StancePredictor(network, best["tokenizer"], best["project"], device="cpu")
+    members = [best]
+    best_score, best_metrics = best["dev_select"], best["project"].metrics.get("dev", {})
     tried = {}
     for candidate in ranked[1:]:
         trial = [*members, candidate]
-        network.load_state_dict(average_weights([states[runs.index(r)] for r in trial]))
-        network.eval()
-        predictor = StancePredictor(network, ranked[0]["tokenizer"], ranked[0]["project"], device="cpu")
+        network.load_state_dict(average_weights([r["state"] for r in trial]))
         metrics = evaluate_rows(predictor, dev_data.rows, batch_size=config.eval_batch_size)[0]
         score = dev_select(metrics, config.select_on)
         tried["+".join(str(r["seed"]) for r in trial)] = round(score, 4)
         if score >= best_score:
             members, best_score, best_metrics = trial, score, metrics
-    network.load_state_dict(average_weights([states[runs.index(r)] for r in members]))
-    network.eval()
+    network.load_state_dict(average_weights([r["state"] for r in members]))
     log.info(
         "soup: dev selection score per run %s, per average %s; kept the average of seeds %s",
         {r["seed"]: round(r["dev_select"], 4) for r in runs},
@@ -120,12 +116,13 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
     )
 
     averaging = time.monotonic() - averaging_started
-    best = ranked[0]["project"]
-    training = dict(best.metrics.get("training", {}))
+    training = dict(best["project"].metrics.get("training", {}))
     training.update(
         {
             # the runs' own training time (also when a finished run was reused on --resume) plus the averaging
-        "seconds": round(sum(r["project"].metrics.get("training", {}).get("seconds", 0) for r in runs) + averaging, 1),
+            "seconds": round(
+                sum(r["project"].metrics.get("training", {}).get("seconds", 0) for r in runs) + averaging, 1
+            ),
             "steps": sum(r["project"].metrics.get("training", {}).get("steps", 0) for r in runs),
             "soup": {
                 "runs": [
@@ -145,30 +142,14 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
     )
     training.pop("best_checkpoint", None)
     project = dataclasses.replace(
-        best,
-        training_config={**config.to_dict(), "init_from_model": best.training_config.get("init_from_model")},
+        best["project"],
+        training_config={**config.to_dict(), "init_from_model": best["project"].training_config.get("init_from_model")},
         metrics={"dev": best_metrics, "training": training},
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         weights_sha256="",
     )
     with atomic_directory(config.output_dir) as building:
-        save_model_dir(building, network, ranked[0]["tokenizer"], project)
+        save_model_dir(building, network, best["tokenizer"], project)
         write_model_card(building, project)
     shutil.rmtree(work, ignore_errors=True)
     return Path(config.output_dir)
-
-
-def check_soup_settings(config: TrainConfig) -> None:
-    seeds = config.soup_seeds
-    if not seeds:
-        return
-    try:
-        values = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ConfigError(f"soup_seeds: each seed must be an integer, not {seeds!r}") from None
-    if len(values) < 2 or len(set(values)) != len(values):
-        raise ConfigError(f"soup_seeds: give two or more distinct seeds, not {seeds!r}")
-    if not config.dev_files:
-        raise ConfigError(
-            "soup_seeds: needs dev_files, so that every run and every average is scored on the same dev data"
-        )

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from model.base import resolve_base_model
@@ -27,7 +26,7 @@ from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
 from training.evaluate import evaluate_rows
-from training.metrics import macro_f1
+from training.metrics import macro_f1, selection_score
 
 log = logging.getLogger("stance.train")
 RESUME_FIELDS = (
@@ -166,15 +165,13 @@ def _compute_metrics_fn(tasks: list[TaskSpec], select_on: str):
         golds = eval_pred.label_ids
         preds = preds if isinstance(preds, tuple) else (preds,)
         golds = golds if isinstance(golds, tuple) else (golds,)
-        scores: dict[str, float] = {}
+        f1_by_task: dict[str, float] = {}
         for task, logits, gold in zip(tasks, preds, golds, strict=True):
             keep = gold != IGNORE_INDEX
             if keep.any():
-                scores[f"{task.name}_macro_f1"] = macro_f1(gold[keep], logits[keep].argmax(-1), len(task.labels))
-        if select_on == "mean":
-            scores["select"] = float(np.mean(list(scores.values()))) if scores else 0.0
-        else:
-            scores["select"] = scores.get(f"{select_on}_macro_f1", 0.0)
+                f1_by_task[task.name] = macro_f1(gold[keep], logits[keep].argmax(-1), len(task.labels))
+        scores = {f"{name}_macro_f1": f1 for name, f1 in f1_by_task.items()}
+        scores["select"] = selection_score(f1_by_task, select_on)
         return scores
 
     return compute
@@ -203,27 +200,18 @@ def _keep_best_weights(trainer, averages: WeightAverages) -> dict[str, Any]:
     return {"kept": kept, "dev_select": {k: round(v, 4) for k, v in scores.items()}}
 
 
-def _trainer_class():
+def _scheduled_trainer(lr_factor, **kwargs):
+    """A `Trainer` whose learning rate follows ``lr_factor`` (`training.averaging.lr_factor_fn`: linear or cyclical)."""
     from transformers import Trainer
 
     class ScheduledTrainer(Trainer):
-        """`Trainer` whose learning rate follows `training.averaging.lr_factor_fn` (linear, or cyclical SWA)."""
-
-        def __init__(self, *args, lr_factor, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._lr_factor = lr_factor
-
         def create_scheduler(self, num_training_steps, optimizer=None):
             if self.lr_scheduler is None:
-                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, self._lr_factor)
+                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, lr_factor)
                 self._created_lr_scheduler = True
             return self.lr_scheduler
 
-    return ScheduledTrainer
-
-
-def _Trainer(**kwargs):
-    return _trainer_class()(**kwargs)
+    return ScheduledTrainer(**kwargs)
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
@@ -330,7 +318,6 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         warmup_steps=warmup_steps,
-        lr_scheduler_type="linear",
         bf16=bf16,
         eval_strategy="steps" if dev_set is not None else "no",
         save_strategy="steps",
@@ -363,8 +350,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             averages.load(Path(get_last_checkpoint(str(work))), network)
     if dev_set is not None and config.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = _Trainer(
-        lr_factor=lr_factor,
+    trainer = _scheduled_trainer(
+        lr_factor,
         model=network,
         args=args,
         train_dataset=train_set,

@@ -76,6 +76,19 @@ def test_invalid_data_exits_non_zero_and_writes_no_model(tiny_base, tmp_path, ca
     assert not out.exists() and not checkpoints_dir(str(out)).exists()
 
 
+def tiny_config(tiny_base, data, output_dir, **settings) -> TrainConfig:
+    """A quick training configuration on the tiny base model and the fixture's train/dev files."""
+    train_file, dev_file = data
+    defaults = dict(batch_size=8, max_length=48, progress=False, bf16="false")
+    return TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(output_dir),
+        **{**defaults, **settings},
+    )
+
+
 class CrashAfterFirstCheckpoint(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         raise KeyboardInterrupt("killed")
@@ -94,20 +107,7 @@ class RecordStart(TrainerCallback):
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny_base, data, tmp_path):
-    train_file, dev_file = data
-    config = TrainConfig(
-        train_files=[str(train_file)],
-        dev_files=[str(dev_file)],
-        base_model=str(tiny_base),
-        output_dir=str(tmp_path / "resumed"),
-        epochs=2,
-        evals_per_epoch=1,
-        early_stopping_patience=0,
-        batch_size=8,
-        max_length=48,
-        progress=False,
-        bf16="false",
-    )
+    config = tiny_config(tiny_base, data, tmp_path / "resumed", epochs=2, evals_per_epoch=1, early_stopping_patience=0)
     with pytest.raises(KeyboardInterrupt):
         train(config, callbacks=[CrashAfterFirstCheckpoint()])
     assert not (tmp_path / "resumed").exists()
@@ -172,21 +172,15 @@ def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
 
 
 def test_weight_averages_are_scored_on_dev_and_the_best_is_kept(tiny_base, data, tmp_path):
-    train_file, dev_file = data
-    config = TrainConfig(
-        train_files=[str(train_file)],
-        dev_files=[str(dev_file)],
-        base_model=str(tiny_base),
-        output_dir=str(tmp_path / "averaged"),
+    config = tiny_config(
+        tiny_base,
+        data,
+        tmp_path / "averaged",
         epochs=2,
         evals_per_epoch=2,
         early_stopping_patience=0,
         ema_decays=[0.9, "0.5"],
         swa_from=0.4,
-        batch_size=8,
-        max_length=48,
-        progress=False,
-        bf16="false",
     )
     with pytest.raises(KeyboardInterrupt):
         train(config, callbacks=[CrashAfterFirstCheckpoint()])
@@ -212,21 +206,15 @@ def test_weight_average_settings_are_checked():
 
 
 def test_cyclical_swa_follows_its_learning_rate_schedule(tiny_base, data, tmp_path):
-    train_file, dev_file = data
-    config = TrainConfig(
-        train_files=[str(train_file)],
-        dev_files=[str(dev_file)],
-        base_model=str(tiny_base),
-        output_dir=str(tmp_path / "cyclic"),
+    config = tiny_config(
+        tiny_base,
+        data,
+        tmp_path / "cyclic",
         epochs=2,
         evals_per_epoch=2,
         early_stopping_patience=0,
         swa_from=0.4,
         swa_lr=0.5,
-        batch_size=8,
-        max_length=48,
-        progress=False,
-        bf16="false",
     )
     rates = RecordLearningRates()
     path = train(config, callbacks=[rates])
@@ -248,19 +236,7 @@ class RecordLearningRates(TrainerCallback):
 
 
 def test_a_soup_trains_one_run_per_seed_and_keeps_the_dev_best_average(tiny_base, data, tmp_path):
-    train_file, dev_file = data
-    config = TrainConfig(
-        train_files=[str(train_file)],
-        dev_files=[str(dev_file)],
-        base_model=str(tiny_base),
-        output_dir=str(tmp_path / "soup"),
-        epochs=1,
-        soup_seeds=[3, "5"],
-        batch_size=8,
-        max_length=48,
-        progress=False,
-        bf16="false",
-    )
+    config = tiny_config(tiny_base, data, tmp_path / "soup", epochs=1, soup_seeds=[3, "5"])
     path = train(config)
     project = json.loads((path / PROJECT_FILE).read_text())
     soup = project["metrics"]["training"]["soup"]
@@ -295,19 +271,7 @@ class CrashInRunWithSeed(TrainerCallback):
 
 
 def test_an_interrupted_soup_resumes_keeping_its_finished_runs(tiny_base, data, tmp_path):
-    train_file, dev_file = data
-    config = TrainConfig(
-        train_files=[str(train_file)],
-        dev_files=[str(dev_file)],
-        base_model=str(tiny_base),
-        output_dir=str(tmp_path / "soup"),
-        epochs=1,
-        soup_seeds=[3, 5],
-        batch_size=8,
-        max_length=48,
-        progress=False,
-        bf16="false",
-    )
+    config = tiny_config(tiny_base, data, tmp_path / "soup", epochs=1, soup_seeds=[3, 5])
     with pytest.raises(KeyboardInterrupt):
         train(config, callbacks=[CrashInRunWithSeed(5)])
     finished = tmp_path / "soup.runs" / "seed-3" / PROJECT_FILE
