@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train clean
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ bench-quality: model
 # Latency and throughput of the HTTP service; rewrites the table in README.md.
 bench-serve: model
 	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
+
+# Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
+bench-train: install
+	$(BIN)/python benchmarks/train_step.py --output benchmarks/results/train_step.json
 
 # Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
 bench-corpus: model

@@ -71,8 +71,16 @@ class TrainConfig:
         "train one run per seed (each with all the other settings) and average their weights, greedily on dev "
         "(a model soup); empty: one run with `seed`",
     )
+    soup_parallel: bool = _f(
+        True, "train the soup's runs at the same time in separate processes, sharing the CPU threads between them"
+    )
     bf16: str = _f("auto", "bfloat16 autocast: auto (on where the hardware supports it) | true | false")
-    seed: int = _f(42, "random seed (data order, initialisation, dev split)")
+    seed: int = _f(42, "random seed (data order, dropout, initialisation, dev split)")
+    init_seed: int = _f(
+        -1,
+        "seed for the new weights only (task heads, added marker tokens); -1: `seed`. A soup's runs all start "
+        "from the first soup seed's, so that they differ only in data order and dropout",
+    )
     threads: int = _f(0, "CPU threads for torch (0: torch's default)")
     progress: bool = _f(True, "show a progress bar with ETA")
 

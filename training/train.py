@@ -25,6 +25,7 @@ from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
+from training.embedding_grad import reused_embedding_gradient
 from training.evaluate import evaluate_rows
 from training.metrics import macro_f1, selection_score
 
@@ -40,6 +41,7 @@ RESUME_FIELDS = (
     "pooling",
     "batch_size",
     "seed",
+    "init_seed",
     "epochs",
     "max_steps",
     "learning_rate",
@@ -67,8 +69,13 @@ def build_examples(rows: list[LabelledRow], tasks: list[TaskSpec]) -> list[Examp
             kind_tasks = [t for t in tasks if t.input == kind]
             if not any(t.name in row.labels for t in kind_tasks):
                 continue
+            # Only the tasks that read this input learn from it: stance is never taught from a sentence without
+            # its target, nor sentiment from a copy of the sentence with a marked mention.
             labels = {
-                t.name: (t.labels.index(row.labels[t.name]) if t.name in row.labels else IGNORE_INDEX) for t in tasks
+                t.name: (
+                    t.labels.index(row.labels[t.name]) if t.input == kind and t.name in row.labels else IGNORE_INDEX
+                )
+                for t in tasks
             }
             examples.append(Example(row, kind, labels))  # type: ignore[arg-type]
     return examples
@@ -177,6 +184,13 @@ def _compute_metrics_fn(tasks: list[TaskSpec], select_on: str):
     return compute
 
 
+def _counts_for_selection(example: Example, select_on: str) -> bool:
+    """Whether the example carries a label of a task the selection score reads (`training.metrics.selection_score`)."""
+    if select_on == "mean":
+        return True
+    return example.labels.get(select_on, IGNORE_INDEX) != IGNORE_INDEX
+
+
 def checkpoints_dir(output_dir: str) -> Path:
     path = Path(output_dir)
     return path.with_name(path.name + ".checkpoints")
@@ -271,7 +285,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     work.mkdir(parents=True, exist_ok=True)
     (work / "train_config.json").write_text(json.dumps(fingerprint, indent=2))
 
-    set_seed(config.seed)
+    # The new weights (heads, marker tokens) are drawn from `init_seed`; the Trainer then seeds data order and
+    # dropout from `seed` again.
+    set_seed(config.seed if config.init_seed < 0 else config.init_seed)
     if init_project is not None:
         network, tokenizer = init_network, init_tokenizer
         network.tasks = tasks
@@ -297,7 +313,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if config.class_weighting == "balanced":
         network.set_class_weights(class_weights(train_examples, tasks))
     train_set = to_dataset(train_examples, encoder, tasks)
-    dev_set = to_dataset(dev_examples, encoder, tasks) if dev_examples else None
+    # The dev evaluations during training only pick checkpoints, so they read only the examples the selection
+    # score uses (all dev rows are scored in full precision once training is done).
+    selecting = [e for e in dev_examples if _counts_for_selection(e, config.select_on)]
+    dev_set = to_dataset(selecting, encoder, tasks) if selecting else None
 
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     total_steps = config.max_steps if config.max_steps > 0 else int(steps_per_epoch * config.epochs)
@@ -361,15 +380,18 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         callbacks=callbacks,
     )
     log.info(
-        "training on %d examples (%d rows), dev %d examples; %d steps; bf16=%s; device=%s",
+        "training on %d examples (%d rows), dev %d examples (%d read for checkpoint selection); %d steps; "
+        "bf16=%s; device=%s",
         len(train_set),
         len(train_rows),
         len(dev_examples),
+        len(selecting),
         total_steps,
         bf16,
         args.device,
     )
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    with reused_embedding_gradient(network.encoder.get_input_embeddings()):
+        result = trainer.train(resume_from_checkpoint=True if resume else None)
     network = trainer.model
     weights_kept = _keep_best_weights(trainer, averages) if averages in callbacks else None
     network.eval()

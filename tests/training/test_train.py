@@ -4,10 +4,12 @@ import itertools
 import json
 
 import pytest
+import torch
 from transformers import TrainerCallback
 
 from model import Pair
 from model.model_dir import PROJECT_FILE
+from model.network import IGNORE_INDEX
 from model.predictor import StancePredictor
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
@@ -171,6 +173,40 @@ def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
     assert (training["train_rows"], training["train_examples"]) == (40, 120)
 
 
+def test_each_task_learns_only_from_the_input_it_reads(data):
+    from model.types import TaskSpec
+    from training.data import load_training_data
+    from training.train import build_examples
+
+    tasks = [TaskSpec("stance", ("against", "neutral", "favor"), "pair"),
+             TaskSpec("sentiment", ("negative", "neutral", "positive"), "sentence")]  # fmt: skip
+    rows = load_training_data([str(data[0])], [], tasks)[0].rows[:3]
+    examples = build_examples(rows, tasks)
+    assert [e.kind for e in examples] == ["pair", "sentence"] * 3
+    for pair, sentence in zip(examples[::2], examples[1::2], strict=True):
+        assert pair.labels["stance"] >= 0 and pair.labels["sentiment"] == IGNORE_INDEX
+        assert sentence.labels["sentiment"] >= 0 and sentence.labels["stance"] == IGNORE_INDEX
+
+
+class RecordEvaluations(TrainerCallback):
+    def __init__(self):
+        self.sizes = []
+
+    def on_evaluate(self, args, state, control, eval_dataloader=None, **kwargs):
+        self.sizes.append(len(eval_dataloader.dataset))
+
+
+@pytest.mark.parametrize(("select_on", "examples"), [("stance", 12), ("mean", 24)])
+def test_dev_evaluations_during_training_read_only_what_selection_uses(tiny_base, data, tmp_path, select_on, examples):
+    # 12 dev rows with both labels: 12 stance examples (pairs) and 12 sentiment-only examples (sentences)
+    record = RecordEvaluations()
+    config = tiny_config(tiny_base, data, tmp_path / "model", max_steps=2, select_on=select_on)
+    project = json.loads((train(config, callbacks=[record]) / PROJECT_FILE).read_text())
+    assert record.sizes and set(record.sizes) == {examples}
+    # the finished model is scored on every dev row and task all the same
+    assert project["metrics"]["dev"]["sentiment"]["n"] == project["metrics"]["dev"]["stance"]["n"] == 12
+
+
 def test_weight_averages_are_scored_on_dev_and_the_best_is_kept(tiny_base, data, tmp_path):
     config = tiny_config(
         tiny_base,
@@ -244,11 +280,24 @@ def test_a_soup_trains_one_run_per_seed_and_keeps_the_dev_best_average(tiny_base
     assert set(soup["kept_seeds"]) <= {3, 5} and soup["kept_seeds"]
     assert soup["dev_select"] >= max(r["dev_select"] for r in soup["runs"])
     assert list(soup["averages_tried"]) in (["3+5"], ["5+3"])
+    assert soup["parallel"] and soup["init_seed"] == 3  # trained side by side, from the first seed's new weights
     assert not (tmp_path / "soup.runs").exists()
     assert "model soup" in (path / "README.md").read_text()
     predictor = StancePredictor.from_dir(path)
     (prediction,) = predictor.predict([Pair(text="Turkey criticised Syria.", target="Syria")])
     assert "stance" in prediction.tasks
+
+
+def test_init_seed_fixes_the_new_weights_and_seed_the_rest(tiny_base, data, tmp_path):
+    def heads(name, **settings):
+        # learning rate 0: the weights stay as initialised
+        config = tiny_config(tiny_base, data, tmp_path / name, max_steps=1, learning_rate=0.0, **settings)
+        network = StancePredictor.from_dir(train(config)).network
+        return torch.cat([p.flatten() for p in network.heads.parameters()])
+
+    shared = heads("a", seed=3)
+    assert torch.equal(heads("b", seed=5, init_seed=3), shared)
+    assert not torch.equal(heads("c", seed=5), shared)
 
 
 def test_soup_settings_are_checked(data):
