@@ -51,6 +51,7 @@ class StanceNetwork(nn.Module):
             width = 2 * hidden if self._uses_marker(task) else hidden
             self.heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
         self.class_weights: dict[str, torch.Tensor] = {}
+        self.label_smoothing = 0.0  # training only; not saved with the model
 
     def _uses_marker(self, task: TaskSpec) -> bool:
         return self.pooling == "mean+marker" and task.input == "pair"
@@ -98,6 +99,7 @@ class StanceNetwork(nn.Module):
                 gold,
                 weight=weight.to(logits.device) if weight is not None else None,
                 ignore_index=IGNORE_INDEX,
+                label_smoothing=self.label_smoothing,
             )
             loss = task_loss if loss is None else loss + task_loss
         if loss is not None:

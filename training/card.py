@@ -92,10 +92,15 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "",
         "## Configuration",
         "",
-        f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, batch {cfg.get('batch_size')}, "
+        f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}"
+        f"{_layer_decay(cfg.get('layer_lr_decay'))}, batch {cfg.get('batch_size')}, "
         f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
         f"seed {cfg.get('soup_seeds') or cfg.get('seed')}; "
         "the full configuration is in `stance_model.json`.",
         "",
     ]
     Path(directory, "README.md").write_text("\n".join(lines))
+
+
+def _layer_decay(decay) -> str:
+    return f" (x{decay} per encoder layer down)" if decay not in (None, 1, 1.0) else ""

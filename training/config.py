@@ -56,6 +56,12 @@ class TrainConfig:
     target_segment: bool = _f(True, "give the target as a second input segment")
     dropout: float = _f(0.1, "dropout before each task head")
     class_weighting: str = _f("none", "none | balanced: weight each label's loss by inverse frequency")
+    label_smoothing: float = _f(0.0, "label smoothing of the training loss (0: off; e.g. 0.1)")
+    layer_lr_decay: float = _f(
+        1.0,
+        "layer-wise learning-rate decay: the task heads and the top encoder layer train at learning_rate, each "
+        "layer below at this factor times the one above, the embeddings last (1: one rate for all)",
+    )
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
     evals_per_epoch: int = _f(1, "dev evaluations (and checkpoints) per epoch")
@@ -135,6 +141,10 @@ class TrainConfig:
             raise ConfigError(f"swa_lr: must be between 0 and 1 (a share of the peak learning rate), not {self.swa_lr}")
         if self.swa_lr > 0 and self.swa_from <= 0:
             raise ConfigError("swa_lr: needs swa_from (the share of training after which the cycles start)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing: must be at least 0 and below 1, not {self.label_smoothing}")
+        if not 0.0 < self.layer_lr_decay <= 1.0:
+            raise ConfigError(f"layer_lr_decay: must be above 0 and at most 1, not {self.layer_lr_decay}")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
         if self.soup_seeds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import shutil
 import time
 from collections import Counter, defaultdict
@@ -49,6 +50,8 @@ RESUME_FIELDS = (
     "ema_decays",
     "swa_from",
     "swa_lr",
+    "label_smoothing",
+    "layer_lr_decay",
 )
 
 
@@ -214,11 +217,53 @@ def _keep_best_weights(trainer, averages: WeightAverages) -> dict[str, Any]:
     return {"kept": kept, "dev_select": {k: round(v, 4) for k, v in scores.items()}}
 
 
-def _scheduled_trainer(lr_factor, **kwargs):
-    """A `Trainer` whose learning rate follows ``lr_factor`` (`training.averaging.lr_factor_fn`: linear or cyclical)."""
+_LAYER = re.compile(r"\.layers?\.(\d+)\.")
+
+
+def layer_lr_scale(name: str, num_layers: int, decay: float) -> float:
+    """Learning-rate factor of the parameter ``name`` under layer-wise decay: 1 for the heads and the top encoder
+    layer, ``decay`` per layer below it, ``decay ** num_layers`` for the embeddings."""
+    if decay >= 1.0 or not name.startswith("encoder."):
+        return 1.0
+    found = _LAYER.search(name)
+    if found:
+        return decay ** max(0, num_layers - 1 - int(found.group(1)))
+    if "embed" in name:
+        return decay**num_layers
+    return 1.0
+
+
+def _with_layer_lr(optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float) -> torch.optim.Optimizer:
+    """The fresh optimizer with each parameter group split by `layer_lr_scale`, each part at its own rate."""
+    num_layers = int(getattr(model.encoder.config, "num_hidden_layers", 0) or 0)
+    names = {id(p): n for n, p in model.named_parameters()}
+    groups: list[dict[str, Any]] = []
+    for group in optimizer.param_groups:
+        by_scale: dict[float, list] = {}
+        for param in group["params"]:
+            by_scale.setdefault(layer_lr_scale(names[id(param)], num_layers, decay), []).append(param)
+        for scale, params in sorted(by_scale.items(), reverse=True):
+            settings = {k: v for k, v in group.items() if k != "params"}
+            groups.append({**settings, "params": params, "lr": group["lr"] * scale})
+    optimizer.param_groups.clear()  # no optimizer state exists yet
+    for group in groups:
+        optimizer.add_param_group(group)
+    return optimizer
+
+
+def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, **kwargs):
+    """A `Trainer` whose learning rate follows ``lr_factor`` (`training.averaging.lr_factor_fn`: linear or cyclical),
+    lower in the encoder's lower layers where ``layer_lr_decay`` < 1."""
     from transformers import Trainer
 
     class ScheduledTrainer(Trainer):
+        def create_optimizer(self, *args, **kw):
+            fresh = self.optimizer is None
+            optimizer = super().create_optimizer(*args, **kw)
+            if fresh and layer_lr_decay < 1.0:
+                self.optimizer = optimizer = _with_layer_lr(optimizer, self.model, layer_lr_decay)
+            return optimizer
+
         def create_scheduler(self, num_training_steps, optimizer=None):
             if self.lr_scheduler is None:
                 self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, lr_factor)
@@ -312,6 +357,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     dev_examples = build_examples(dev_rows, tasks)
     if config.class_weighting == "balanced":
         network.set_class_weights(class_weights(train_examples, tasks))
+    network.label_smoothing = config.label_smoothing
     train_set = to_dataset(train_examples, encoder, tasks)
     # The dev evaluations during training only pick checkpoints, so they read only the examples the selection
     # score uses (all dev rows are scored in full precision once training is done).
@@ -371,6 +417,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = _scheduled_trainer(
         lr_factor,
+        layer_lr_decay=config.layer_lr_decay,
         model=network,
         args=args,
         train_dataset=train_set,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from model.predictor import StancePredictor
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
-from training.train import checkpoints_dir, train
+from training.train import checkpoints_dir, layer_lr_scale, train
 
 
 @pytest.fixture
@@ -331,3 +332,46 @@ def test_an_interrupted_soup_resumes_keeping_its_finished_runs(tiny_base, data, 
     runs = json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["soup"]["runs"]
     assert runs[0]["weights_sha256"] == json.loads(before)["weights_sha256"]  # seed 3 reused, not retrained
     assert starts.start_step > 0  # seed 5 continued from its checkpoint
+
+
+class RecordGroupRates(TrainerCallback):
+    def __init__(self):
+        self.rates = None
+
+    def on_step_end(self, args, state, control, optimizer=None, model=None, **kwargs):
+        if self.rates is None:
+            names = {id(p): n for n, p in model.named_parameters()}
+            self.rates = {names[id(p)]: g["lr"] for g in optimizer.param_groups for p in g["params"]}
+
+
+def test_layer_lr_decay_gives_lower_layers_lower_rates(tiny_base, data, tmp_path):
+    config = tiny_config(tiny_base, data, tmp_path / "llrd", max_steps=2, layer_lr_decay=0.5, label_smoothing=0.1)
+    record = RecordGroupRates()
+    path = train(config, callbacks=[record])
+    rates = record.rates
+    head = next(v for k, v in rates.items() if k.startswith("heads."))
+    layers = sorted({int(m.group(1)) for k in rates if (m := re.search(r"\.layer\.(\d+)\.", k))})
+    top = next(v for k, v in rates.items() if f".layer.{layers[-1]}." in k)
+    bottom = next(v for k, v in rates.items() if f".layer.{layers[0]}." in k)
+    embeddings = next(v for k, v in rates.items() if "word_embeddings" in k)
+    assert top == pytest.approx(head)
+    assert bottom == pytest.approx(head * 0.5 ** (len(layers) - 1))
+    assert embeddings == pytest.approx(head * 0.5 ** len(layers))
+    saved = json.loads((path / PROJECT_FILE).read_text())["training_config"]
+    assert saved["layer_lr_decay"] == 0.5 and saved["label_smoothing"] == 0.1
+
+
+def test_layer_lr_scale_leaves_heads_and_other_names_alone():
+    assert layer_lr_scale("heads.stance.1.weight", 6, 0.8) == 1.0
+    assert layer_lr_scale("encoder.encoder.layer.5.output.dense.weight", 6, 0.8) == 1.0
+    assert layer_lr_scale("encoder.encoder.layer.0.output.dense.weight", 6, 0.8) == pytest.approx(0.8**5)
+    assert layer_lr_scale("encoder.embeddings.word_embeddings.weight", 6, 0.8) == pytest.approx(0.8**6)
+    assert layer_lr_scale("encoder.encoder.layer.0.output.dense.weight", 6, 1.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("layer_lr_decay", 0.0), ("layer_lr_decay", 1.5), ("label_smoothing", 1.0)]
+)
+def test_regularisation_settings_are_checked(data, field, value):
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig(train_files=[str(data[0])], **{field: value}).validate()

@@ -1,0 +1,169 @@
+"""Train many variants of the default configuration side by side on one GPU, and score each on dev and test.
+
+Not part of `make bench`: a tool for a lent GPU machine, where one run of `configs/default.yaml` takes about
+3.7 minutes with twelve running at once (against 22 minutes alone on the 2-core CPU). Each variant is trained with
+each seed by `stance train` in its own process; every finished run appends one JSON line to OUT/results.jsonl
+(dev selection score, NewsMTSC and FA-KES dev, the test sets) and its model directory is deleted. Runs are started
+only while the median run time still fits before the deadline, so what comes back is whole runs.
+
+    python benchmarks/gpu_grid.py --out OUT --deadline 515 --workers 12 [--base DIR] [--fp16-base DIR]
+
+``--fp16-base DIR``: a base model directory whose weights are stored as float16 in ``model16.safetensors`` (to carry
+the base encoder within a transfer limit); they are widened back to float32 before training. docs/experiments.md
+has the grid of 2026-11-27 and its results (benchmarks/results/gpu_grid.jsonl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# (name, overrides of configs/default.yaml as it was before the grid: lr 5e-5, no layer-wise decay)
+VARIANTS = [
+    ("base", ["--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
+    ("llrd0.8_lr8e-5", ["--layer-lr-decay", "0.8", "--learning-rate", "8e-5"]),
+    ("ls0.1", ["--label-smoothing", "0.1", "--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
+    ("lr8e-5", ["--learning-rate", "8e-5", "--layer-lr-decay", "1"]),
+    ("llrd0.9_lr8e-5", ["--layer-lr-decay", "0.9", "--learning-rate", "8e-5"]),
+    ("llrd0.8_lr1e-4", ["--layer-lr-decay", "0.8", "--learning-rate", "1e-4"]),
+    ("lr3e-5", ["--learning-rate", "3e-5", "--layer-lr-decay", "1"]),
+    ("balanced", ["--class-weighting", "balanced", "--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
+    ("ls0.1_llrd0.8_lr8e-5", ["--label-smoothing", "0.1", "--layer-lr-decay", "0.8", "--learning-rate", "8e-5"]),
+    ("ep3", ["--epochs", "3", "--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
+    ("ep5", ["--epochs", "5", "--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
+]
+SEEDS = [42, 1, 7]
+SCORED = {
+    "dev_newsmtsc": ["data/newsmtsc/dev_rw.jsonl", "data/newsmtsc/dev_mt.jsonl"],
+    "dev_fakes": ["data/fakes_stance/dev.jsonl"],
+    "test_rw": ["data/newsmtsc/test_rw.jsonl"],
+    "test_mt": ["data/newsmtsc/test_mt.jsonl"],
+    "test_fakes": ["data/fakes_stance/test.jsonl"],
+    "test_tweeteval": ["data/tweeteval_stance/test.jsonl"],
+}
+
+
+def widen_base(source: Path, target: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    target.mkdir(parents=True, exist_ok=True)
+    for f in source.iterdir():
+        if f.name != "model16.safetensors":
+            shutil.copy(f, target / f.name)
+    weights = load_file(str(source / "model16.safetensors"))
+    widened = {k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
+    save_file(widened, str(target / "model.safetensors"))
+
+
+def score(model_dir: Path) -> dict:
+    from model.predictor import StancePredictor
+    from training.data import load_evaluation_data
+    from training.evaluate import evaluate_rows
+
+    predictor = StancePredictor.from_dir(model_dir)
+    out = {}
+    for name, files in SCORED.items():
+        data = load_evaluation_data([str(REPO / f) for f in files], predictor.tasks)
+        metrics = evaluate_rows(predictor, data.rows)[0]
+        stance = metrics["stance"]
+        out[name] = {
+            "macro_f1": round(stance["macro_f1"], 4),
+            "f1_af": round(stance["f1_against_favor"], 4),
+            **({"sentiment_f1": round(metrics["sentiment"]["macro_f1"], 4)} if "sentiment" in metrics else {}),
+        }
+    return out
+
+
+def run_grid(out: Path, deadline: float, workers: int, base: str) -> None:
+    start = time.monotonic()
+    runs = Path("/tmp/gpu_grid_runs")
+    jobs = [(name, args, seed) for seed in SEEDS for name, args in VARIANTS]
+    running: dict = {}
+    durations: list[float] = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+
+    def log(message: str) -> None:
+        line = f"[{time.monotonic() - start:6.0f}s] {message}"
+        print(line, flush=True)
+        with open(out / "grid.log", "a") as f:
+            f.write(line + "\n")
+
+    while True:
+        expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else deadline * 0.45
+        while jobs and len(running) < workers and time.monotonic() - start + expected < deadline:
+            name, args, seed = jobs.pop(0)
+            model_dir, scores = runs / f"{name}-s{seed}", runs / f"{name}-s{seed}.json"
+            train = [sys.executable, "-m", "stance_cli.main", "train", "--config", "configs/default.yaml",
+                     "--base-model", base, "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress",
+                     "--threads", "1", *args]  # fmt: skip
+            then_score = [sys.executable, __file__, "--score", str(model_dir)]
+            shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
+            logfile = open(runs / f"{name}-s{seed}.log", "w")  # noqa: SIM115 (closed when the run ends)
+            proc = subprocess.Popen(["bash", "-c", shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            running[proc] = (name, args, seed, model_dir, scores, logfile, time.monotonic())
+            log(f"started {name} seed {seed}")
+        for proc in list(running):
+            if proc.poll() is None:
+                if time.monotonic() - start > deadline:
+                    proc.kill()
+                continue
+            name, args, seed, model_dir, scores, logfile, began = running.pop(proc)
+            logfile.close()
+            record = {"config": name, "args": args, "seed": seed, "rc": proc.returncode}
+            record["seconds"] = round(time.monotonic() - began)
+            try:
+                project = json.loads((model_dir / "stance_model.json").read_text())
+                record["dev_pooled_stance"] = round(project["metrics"]["dev"]["stance"]["macro_f1"], 4)
+                record["dev_pooled_sentiment"] = round(project["metrics"]["dev"]["sentiment"]["macro_f1"], 4)
+                record["best_checkpoint"] = project["metrics"]["training"].get("best_checkpoint")
+                record["scores"] = json.loads(scores.read_text().strip().splitlines()[-1])
+                durations.append(record["seconds"])
+            except Exception as exc:  # the run's log tail says why
+                record["error"] = repr(exc)[:300]
+                record["log_tail"] = Path(logfile.name).read_text()[-3000:]
+            shutil.rmtree(model_dir, ignore_errors=True)
+            with open(out / "results.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            test_rw = record.get("scores", {}).get("test_rw", {}).get("macro_f1")
+            dev = record.get("dev_pooled_stance")
+            log(f"done {name} seed {seed} rc={proc.returncode}: dev {dev} test-rw {test_rw}")
+        if not running and (not jobs or time.monotonic() - start + expected >= deadline):
+            break
+        time.sleep(2)
+    log(f"finished {len(durations)} runs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", help="folder for results.jsonl and grid.log")
+    parser.add_argument("--deadline", type=float, default=515, help="seconds; no run is left unfinished past it")
+    parser.add_argument("--workers", type=int, default=12, help="runs at the same time")
+    parser.add_argument("--base", default="default", help="base model (as for stance train --base-model)")
+    parser.add_argument("--fp16-base", help="base model folder with float16 weights in model16.safetensors")
+    parser.add_argument("--score", help=argparse.SUPPRESS)  # internal: score one model directory, print JSON
+    args = parser.parse_args()
+    if args.score:
+        print(json.dumps(score(Path(args.score))))
+        return
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    Path("/tmp/gpu_grid_runs").mkdir(exist_ok=True)
+    base = args.base
+    if args.fp16_base:
+        base = "/tmp/gpu_grid_base"
+        widen_base(Path(args.fp16_base), Path(base))
+    run_grid(out, args.deadline, args.workers, base)
+
+
+if __name__ == "__main__":
+    main()
