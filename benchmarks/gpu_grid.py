@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+RUNS = Path("/tmp/gpu_grid_runs")  # model directories (deleted once scored), their logs and scores
 sys.path.insert(0, str(REPO))
 
 # (name, overrides of configs/default.yaml as it was before the grid: lr 5e-5, no layer-wise decay)
@@ -86,7 +87,7 @@ def score(model_dir: Path) -> dict:
 
 def run_grid(out: Path, deadline: float, workers: int, base: str) -> None:
     start = time.monotonic()
-    runs = Path("/tmp/gpu_grid_runs")
+    RUNS.mkdir(parents=True, exist_ok=True)
     jobs = [(name, args, seed) for seed in SEEDS for name, args in VARIANTS]
     running: dict = {}
     durations: list[float] = []
@@ -102,13 +103,13 @@ def run_grid(out: Path, deadline: float, workers: int, base: str) -> None:
         expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else deadline * 0.45
         while jobs and len(running) < workers and time.monotonic() - start + expected < deadline:
             name, args, seed = jobs.pop(0)
-            model_dir, scores = runs / f"{name}-s{seed}", runs / f"{name}-s{seed}.json"
+            model_dir, scores = RUNS / f"{name}-s{seed}", RUNS / f"{name}-s{seed}.json"
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", "configs/default.yaml",
                      "--base-model", base, "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress",
                      "--threads", "1", *args]  # fmt: skip
             then_score = [sys.executable, __file__, "--score", str(model_dir)]
             shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
-            logfile = open(runs / f"{name}-s{seed}.log", "w")  # noqa: SIM115 (closed when the run ends)
+            logfile = open(RUNS / f"{name}-s{seed}.log", "w")  # noqa: SIM115 (closed when the run ends)
             proc = subprocess.Popen(["bash", "-c", shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO)
             running[proc] = (name, args, seed, model_dir, scores, logfile, time.monotonic())
             log(f"started {name} seed {seed}")
@@ -119,15 +120,15 @@ def run_grid(out: Path, deadline: float, workers: int, base: str) -> None:
                 continue
             name, args, seed, model_dir, scores, logfile, began = running.pop(proc)
             logfile.close()
-            record = {"config": name, "args": args, "seed": seed, "rc": proc.returncode}
-            record["seconds"] = round(time.monotonic() - began)
+            seconds = round(time.monotonic() - began)
+            record = {"config": name, "args": args, "seed": seed, "rc": proc.returncode, "seconds": seconds}
             try:
                 project = json.loads((model_dir / "stance_model.json").read_text())
                 record["dev_pooled_stance"] = round(project["metrics"]["dev"]["stance"]["macro_f1"], 4)
                 record["dev_pooled_sentiment"] = round(project["metrics"]["dev"]["sentiment"]["macro_f1"], 4)
                 record["best_checkpoint"] = project["metrics"]["training"].get("best_checkpoint")
                 record["scores"] = json.loads(scores.read_text().strip().splitlines()[-1])
-                durations.append(record["seconds"])
+                durations.append(seconds)
             except Exception as exc:  # the run's log tail says why
                 record["error"] = repr(exc)[:300]
                 record["log_tail"] = Path(logfile.name).read_text()[-3000:]
@@ -157,7 +158,6 @@ def main() -> None:
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    Path("/tmp/gpu_grid_runs").mkdir(exist_ok=True)
     base = args.base
     if args.fp16_base:
         base = "/tmp/gpu_grid_base"

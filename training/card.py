@@ -103,4 +103,4 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
 
 
 def _layer_decay(decay) -> str:
-    return f" (x{decay} per encoder layer down)" if decay not in (None, 1, 1.0) else ""
+    return f" (x{decay} per encoder layer down)" if decay not in (None, 1) else ""

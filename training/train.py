@@ -233,22 +233,20 @@ def layer_lr_scale(name: str, num_layers: int, decay: float) -> float:
     return 1.0
 
 
-def _with_layer_lr(optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float) -> torch.optim.Optimizer:
-    """The fresh optimizer with each parameter group split by `layer_lr_scale`, each part at its own rate."""
+def _split_by_layer_lr(optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float) -> None:
+    """Split each parameter group of the fresh ``optimizer`` by `layer_lr_scale`, each part at its own rate."""
     num_layers = int(getattr(model.encoder.config, "num_hidden_layers", 0) or 0)
     names = {id(p): n for n, p in model.named_parameters()}
     groups: list[dict[str, Any]] = []
     for group in optimizer.param_groups:
+        settings = {k: v for k, v in group.items() if k != "params"}
         by_scale: dict[float, list] = {}
         for param in group["params"]:
             by_scale.setdefault(layer_lr_scale(names[id(param)], num_layers, decay), []).append(param)
-        for scale, params in sorted(by_scale.items(), reverse=True):
-            settings = {k: v for k, v in group.items() if k != "params"}
-            groups.append({**settings, "params": params, "lr": group["lr"] * scale})
+        groups += [{**settings, "params": ps, "lr": group["lr"] * scale} for scale, ps in by_scale.items()]
     optimizer.param_groups.clear()  # no optimizer state exists yet
     for group in groups:
         optimizer.add_param_group(group)
-    return optimizer
 
 
 def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, **kwargs):
@@ -261,7 +259,7 @@ def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, **kwargs):
             fresh = self.optimizer is None
             optimizer = super().create_optimizer(*args, **kw)
             if fresh and layer_lr_decay < 1.0:
-                self.optimizer = optimizer = _with_layer_lr(optimizer, self.model, layer_lr_decay)
+                _split_by_layer_lr(optimizer, self.model, layer_lr_decay)
             return optimizer
 
         def create_scheduler(self, num_training_steps, optimizer=None):
