@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train bench-bf16 clean
 
 install: $(VENV)/.installed
 
@@ -58,6 +58,10 @@ bench-serve: model
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
 bench-train: install
 	$(BIN)/python benchmarks/train_step.py --output benchmarks/results/train_step.json
+
+# Gradient of a training step under bfloat16 autocast against float32 (same batch, same dropout).
+bench-bf16: install
+	$(BIN)/python benchmarks/bf16_gradient.py --output benchmarks/results/bf16_gradient.json
 
 # Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
 bench-corpus: model

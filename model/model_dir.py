@@ -169,8 +169,8 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
     kwargs = {"add_pooling_layer": False} if _is_bert_like(config) else {}
     encoder = AutoModel.from_config(config, trust_remote_code=False, **kwargs)
     fmt = project.input_format
-    marker_id = _token_id(tokenizer, fmt.mention_start) if fmt.mention_markers else None
-    network = StanceNetwork(encoder, project.tasks, pooling=project.pooling, start_marker_id=marker_id)
+    start, end = _marker_ids(tokenizer, fmt)
+    network = StanceNetwork(encoder, project.tasks, pooling=project.pooling, start_marker_id=start, end_marker_id=end)
     named = {(k if k.startswith(HEAD_PREFIX) else ENCODER_PREFIX + k): v for k, v in state.items()}
     try:
         network.load_state_dict(named, strict=True)
@@ -238,5 +238,12 @@ def network_from_base(
     encoder = load_encoder(base)
     if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
         encoder.resize_token_embeddings(len(tokenizer))
-    marker_id = _token_id(tokenizer, fmt.mention_start) if fmt.mention_markers else None
-    return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=marker_id, dropout=dropout)
+    start, end = _marker_ids(tokenizer, fmt)
+    return StanceNetwork(encoder, tasks, pooling=pooling, start_marker_id=start, end_marker_id=end, dropout=dropout)
+
+
+def _marker_ids(tokenizer, fmt: InputFormat) -> tuple[int | None, int | None]:
+    """Token ids of the mention start and end markers (None without markers)."""
+    if not fmt.mention_markers:
+        return None, None
+    return _token_id(tokenizer, fmt.mention_start), _token_id(tokenizer, fmt.mention_end)

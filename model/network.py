@@ -1,7 +1,8 @@
 """The network: one pretrained encoder, one linear head per task.
 
 ``pair`` tasks read the mean of the token states concatenated with the mean of the states at the mention start
-markers (the sentence's view of the target; the mean again when the target is not mentioned). ``sentence`` tasks
+markers (the sentence's view of the target; the mean again when the target is not mentioned), and with
+``mean+markers`` also the mean of the states at the mention end markers. ``sentence`` tasks
 read the mean of the token states, which is what the sentence-transformers base was trained to produce.
 """
 
@@ -14,7 +15,7 @@ from torch import nn
 
 from model.types import TaskSpec
 
-POOLINGS = ("mean+marker", "mean", "cls")
+POOLINGS = ("mean+marker", "mean+markers", "mean", "cls")
 IGNORE_INDEX = -100
 
 
@@ -37,6 +38,7 @@ class StanceNetwork(nn.Module):
         pooling: str = "mean+marker",
         start_marker_id: int | None = None,
         dropout: float = 0.1,
+        end_marker_id: int | None = None,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -45,16 +47,24 @@ class StanceNetwork(nn.Module):
         self.tasks = list(tasks)
         self.pooling = pooling
         self.start_marker_id = start_marker_id
+        self.end_marker_id = end_marker_id
         hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.heads = nn.ModuleDict()
         for task in self.tasks:
-            width = 2 * hidden if self._uses_marker(task) else hidden
+            width = (3 if pooling == "mean+markers" else 2) * hidden if self._uses_marker(task) else hidden
             self.heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
         self.class_weights: dict[str, torch.Tensor] = {}
         self.label_smoothing = 0.0  # training only; not saved with the model
 
     def _uses_marker(self, task: TaskSpec) -> bool:
-        return self.pooling == "mean+marker" and task.input == "pair"
+        return self.pooling in ("mean+marker", "mean+markers") and task.input == "pair"
+
+    @staticmethod
+    def _at(states: torch.Tensor, input_ids: torch.Tensor, marker_id: int | None, fallback: torch.Tensor):
+        """Mean of the states at the tokens ``marker_id`` (``fallback`` where the input has none)."""
+        marks = input_ids.eq(-1 if marker_id is None else marker_id).unsqueeze(-1).to(states.dtype)
+        count = marks.sum(1)
+        return torch.where(count > 0, (states * marks).sum(1) / count.clamp(min=1.0), fallback)
 
     def set_class_weights(self, weights: dict[str, Sequence[float]]) -> None:
         """Per-task loss weights for each label (training only; not saved with the model)."""
@@ -75,15 +85,8 @@ class StanceNetwork(nn.Module):
         mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         pooled = {"sentence": states[:, 0] if self.pooling == "cls" else mean}
         if any(self._uses_marker(t) for t in self.tasks):
-            marks = (
-                input_ids.eq(-1 if self.start_marker_id is None else self.start_marker_id)
-                .unsqueeze(-1)
-                .to(states.dtype)
-            )
-            count = marks.sum(1)
-            at_marker = (states * marks).sum(1) / count.clamp(min=1.0)
-            at_marker = torch.where(count > 0, at_marker, mean)
-            pooled["pair"] = torch.cat([mean, at_marker], dim=-1)
+            markers = [self.start_marker_id] + ([self.end_marker_id] if self.pooling == "mean+markers" else [])
+            pooled["pair"] = torch.cat([mean] + [self._at(states, input_ids, m, mean) for m in markers], dim=-1)
         out: dict[str, torch.Tensor] = {}
         loss = None
         for task in self.tasks:

@@ -93,7 +93,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "## Configuration",
         "",
         f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}"
-        f"{_layer_decay(cfg.get('layer_lr_decay'))}, batch {cfg.get('batch_size')}, "
+        f"{_layer_decay(cfg.get('layer_lr_decay'))}{_head_scale(cfg.get('head_lr_scale'))}, "
+        f"batch {cfg.get('batch_size')}, "
         f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
         f"seed {cfg.get('soup_seeds') or cfg.get('seed')}; "
         "the full configuration is in `stance_model.json`.",
@@ -104,3 +105,7 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
 
 def _layer_decay(decay) -> str:
     return f" (x{decay} per encoder layer down)" if decay not in (None, 1) else ""
+
+
+def _head_scale(scale) -> str:
+    return f" (x{scale} for the task heads)" if scale not in (None, 1) else ""

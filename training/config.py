@@ -51,7 +51,7 @@ class TrainConfig:
     group_by_length: bool = _f(True, "batch inputs of similar length together (less padding, faster on CPU)")
     eval_batch_size: int = _f(64, "evaluation batch size")
     max_length: int = _f(128, "maximum input tokens; longer sentences are windowed around the mention")
-    pooling: str = _f("mean+marker", "mean+marker | mean | cls")
+    pooling: str = _f("mean+marker", "mean+marker | mean+markers (start and end markers) | mean | cls")
     mention_markers: bool = _f(True, "wrap mentions in [E] ... [/E] marker tokens")
     target_segment: bool = _f(True, "give the target as a second input segment")
     dropout: float = _f(0.1, "dropout before each task head")
@@ -61,6 +61,9 @@ class TrainConfig:
         1.0,
         "layer-wise learning-rate decay: the task heads and the top encoder layer train at learning_rate, each "
         "layer below at this factor times the one above, the embeddings last (1: one rate for all)",
+    )
+    head_lr_scale: float = _f(
+        1.0, "learning-rate factor for the new task heads relative to learning_rate (e.g. 10: the heads learn faster)"
     )
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
@@ -117,8 +120,8 @@ class TrainConfig:
         self.task_specs()
         if not self.train_files:
             raise ConfigError("train_files: at least one training file is required")
-        if self.pooling not in ("mean+marker", "mean", "cls"):
-            raise ConfigError(f"pooling: must be mean+marker, mean or cls, not {self.pooling!r}")
+        if self.pooling not in ("mean+marker", "mean+markers", "mean", "cls"):
+            raise ConfigError(f"pooling: must be mean+marker, mean+markers, mean or cls, not {self.pooling!r}")
         if self.class_weighting not in ("none", "balanced"):
             raise ConfigError(f"class_weighting: must be none or balanced, not {self.class_weighting!r}")
         if str(self.bf16).lower() not in ("auto", "true", "false"):
@@ -145,6 +148,8 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing: must be at least 0 and below 1, not {self.label_smoothing}")
         if not 0.0 < self.layer_lr_decay <= 1.0:
             raise ConfigError(f"layer_lr_decay: must be above 0 and at most 1, not {self.layer_lr_decay}")
+        if not 0.0 < self.head_lr_scale <= 1000.0:
+            raise ConfigError(f"head_lr_scale: must be above 0 and at most 1000, not {self.head_lr_scale}")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
         if self.soup_seeds:

@@ -52,6 +52,7 @@ RESUME_FIELDS = (
     "swa_lr",
     "label_smoothing",
     "layer_lr_decay",
+    "head_lr_scale",
 )
 
 
@@ -220,10 +221,12 @@ def _keep_best_weights(trainer, averages: WeightAverages) -> dict[str, Any]:
 _LAYER = re.compile(r"\.layers?\.(\d+)\.")
 
 
-def layer_lr_scale(name: str, num_layers: int, decay: float) -> float:
-    """Learning-rate factor of the parameter ``name`` under layer-wise decay: 1 for the heads and the top encoder
-    layer, ``decay`` per layer below it, ``decay ** num_layers`` for the embeddings."""
-    if decay >= 1.0 or not name.startswith("encoder."):
+def layer_lr_scale(name: str, num_layers: int, decay: float, head_scale: float = 1.0) -> float:
+    """Learning-rate factor of the parameter ``name``: ``head_scale`` for the task heads; under layer-wise decay 1
+    for the top encoder layer, ``decay`` per layer below it, ``decay ** num_layers`` for the embeddings."""
+    if not name.startswith("encoder."):
+        return head_scale if name.startswith("heads.") else 1.0
+    if decay >= 1.0:
         return 1.0
     found = _LAYER.search(name)
     if found:
@@ -233,7 +236,9 @@ def layer_lr_scale(name: str, num_layers: int, decay: float) -> float:
     return 1.0
 
 
-def _split_by_layer_lr(optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float) -> None:
+def _split_by_layer_lr(
+    optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float, head_scale: float = 1.0
+) -> None:
     """Split each parameter group of the fresh ``optimizer`` by `layer_lr_scale`, each part at its own rate."""
     num_layers = int(getattr(model.encoder.config, "num_hidden_layers", 0) or 0)
     names = {id(p): n for n, p in model.named_parameters()}
@@ -242,24 +247,25 @@ def _split_by_layer_lr(optimizer: torch.optim.Optimizer, model: torch.nn.Module,
         settings = {k: v for k, v in group.items() if k != "params"}
         by_scale: dict[float, list] = {}
         for param in group["params"]:
-            by_scale.setdefault(layer_lr_scale(names[id(param)], num_layers, decay), []).append(param)
+            by_scale.setdefault(layer_lr_scale(names[id(param)], num_layers, decay, head_scale), []).append(param)
         groups += [{**settings, "params": ps, "lr": group["lr"] * scale} for scale, ps in by_scale.items()]
     optimizer.param_groups.clear()  # no optimizer state exists yet
     for group in groups:
         optimizer.add_param_group(group)
 
 
-def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, **kwargs):
+def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, head_lr_scale: float = 1.0, **kwargs):
     """A `Trainer` whose learning rate follows ``lr_factor`` (`training.averaging.lr_factor_fn`: linear or cyclical),
-    lower in the encoder's lower layers where ``layer_lr_decay`` < 1."""
+    lower in the encoder's lower layers where ``layer_lr_decay`` < 1, scaled for the task heads by
+    ``head_lr_scale``."""
     from transformers import Trainer
 
     class ScheduledTrainer(Trainer):
         def create_optimizer(self, *args, **kw):
             fresh = self.optimizer is None
             optimizer = super().create_optimizer(*args, **kw)
-            if fresh and layer_lr_decay < 1.0:
-                _split_by_layer_lr(optimizer, self.model, layer_lr_decay)
+            if fresh and (layer_lr_decay < 1.0 or head_lr_scale != 1.0):
+                _split_by_layer_lr(optimizer, self.model, layer_lr_decay, head_lr_scale)
             return optimizer
 
         def create_scheduler(self, num_training_steps, optimizer=None):
@@ -416,6 +422,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     trainer = _scheduled_trainer(
         lr_factor,
         layer_lr_decay=config.layer_lr_decay,
+        head_lr_scale=config.head_lr_scale,
         model=network,
         args=args,
         train_dataset=train_set,

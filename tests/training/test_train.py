@@ -361,8 +361,21 @@ def test_layer_lr_decay_gives_lower_layers_lower_rates(tiny_base, data, tmp_path
     assert saved["layer_lr_decay"] == 0.5 and saved["label_smoothing"] == 0.1
 
 
+def test_head_lr_scale_speeds_up_only_the_heads(tiny_base, data, tmp_path):
+    config = tiny_config(tiny_base, data, tmp_path / "heads", max_steps=2, head_lr_scale=10.0)
+    record = RecordGroupRates()
+    path = train(config, callbacks=[record])
+    heads = {v for k, v in record.rates.items() if k.startswith("heads.")}
+    encoder = {v for k, v in record.rates.items() if k.startswith("encoder.")}
+    assert len(heads) == 1 and len(encoder) == 1
+    assert heads.pop() == pytest.approx(10 * encoder.pop())
+    assert json.loads((path / PROJECT_FILE).read_text())["training_config"]["head_lr_scale"] == 10.0
+
+
 def test_layer_lr_scale_leaves_heads_and_other_names_alone():
     assert layer_lr_scale("heads.stance.1.weight", 6, 0.8) == 1.0
+    assert layer_lr_scale("heads.stance.1.weight", 6, 0.8, head_scale=5.0) == 5.0
+    assert layer_lr_scale("encoder.encoder.layer.5.output.dense.weight", 6, 1.0, head_scale=5.0) == 1.0
     assert layer_lr_scale("encoder.encoder.layer.5.output.dense.weight", 6, 0.8) == 1.0
     assert layer_lr_scale("encoder.encoder.layer.0.output.dense.weight", 6, 0.8) == pytest.approx(0.8**5)
     assert layer_lr_scale("encoder.embeddings.word_embeddings.weight", 6, 0.8) == pytest.approx(0.8**6)
@@ -370,8 +383,29 @@ def test_layer_lr_scale_leaves_heads_and_other_names_alone():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("layer_lr_decay", 0.0), ("layer_lr_decay", 1.5), ("label_smoothing", 1.0)]
+    ("field", "value"),
+    [("layer_lr_decay", 0.0), ("layer_lr_decay", 1.5), ("label_smoothing", 1.0), ("head_lr_scale", 0.0)],
 )
 def test_regularisation_settings_are_checked(data, field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(train_files=[str(data[0])], **{field: value}).validate()
+
+
+def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data, tmp_path):
+    path = train(tiny_config(tiny_base, data, tmp_path / "markers", max_steps=2, pooling="mean+markers"))
+    predictor = StancePredictor.from_dir(path, device="cpu")
+    hidden = predictor.network.encoder.config.hidden_size
+    assert predictor.network.heads["stance"][-1].in_features == 3 * hidden
+    assert predictor.network.heads["sentiment"][-1].in_features == hidden
+    pair = Pair("Ankara criticised the plan.", "Turkey")
+    [prediction] = predictor.predict([pair])
+    assert sum(prediction.tasks["stance"].probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    # The extra features are the state at the end marker.
+    encoded = predictor.encoder.encode([pair], "pair")[0]
+    ids = torch.tensor([encoded.input_ids])
+    end = predictor.network.end_marker_id
+    assert end is not None and end in encoded.input_ids
+    with torch.inference_mode():
+        states = torch.randn(1, ids.shape[1], hidden)
+        at_end = predictor.network._at(states, ids, end, states.mean(1))
+    assert torch.equal(at_end[0], states[0, encoded.input_ids.index(end)])
