@@ -9,6 +9,7 @@ import torch
 from transformers import TrainerCallback
 
 from model import Pair
+from model.types import Span
 from model.model_dir import PROJECT_FILE
 from model.network import IGNORE_INDEX
 from model.predictor import StancePredictor
@@ -397,7 +398,7 @@ def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data,
     hidden = predictor.network.encoder.config.hidden_size
     assert predictor.network.heads["stance"][-1].in_features == 3 * hidden
     assert predictor.network.heads["sentiment"][-1].in_features == hidden
-    pair = Pair("Ankara criticised the plan.", "Turkey")
+    pair = Pair("Ankara criticised the plan.", "Turkey", (Span(0, 6),))
     [prediction] = predictor.predict([pair])
     assert sum(prediction.tasks["stance"].probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     # The extra features are the state at the end marker.
