@@ -20,6 +20,7 @@ sys.path.insert(0, str(REPO))
 from model.predictor import StancePredictor  # noqa: E402
 from training.data import load_evaluation_data  # noqa: E402
 from training.evaluate import evaluate_rows  # noqa: E402
+from training.metrics import bootstrap_f1_interval  # noqa: E402
 
 # (name, file, task, metric, published reference)
 SUITES = [
@@ -47,8 +48,10 @@ def run(model_dir: str) -> dict:
             continue
         data = load_evaluation_data([str(REPO / path)], predictor.tasks)
         started = time.perf_counter()
-        metrics = evaluate_rows(predictor, data.rows)[0][task]
+        all_metrics, predictions = evaluate_rows(predictor, data.rows)
+        metrics = all_metrics[task]
         seconds = time.perf_counter() - started
+        ci95 = score_interval(predictor, task, metric, data.rows, predictions)
         results.append(
             {
                 "set": name,
@@ -56,6 +59,7 @@ def run(model_dir: str) -> dict:
                 "task": task,
                 "metric": metric,
                 "score": metrics[metric],
+                "score_ci95": ci95,
                 "macro_f1": metrics["macro_f1"],
                 "accuracy": metrics["accuracy"],
                 "n": metrics["n"],
@@ -65,7 +69,10 @@ def run(model_dir: str) -> dict:
                 "per_target_n": {t: v["n"] for t, v in metrics["per_target"].items()} if "fakes" in path else {},
             }
         )
-        print(f"{name}: {METRIC_NAMES[metric]} {metrics[metric]:.3f} (n={metrics['n']}, {seconds:.1f} s)")
+        print(
+            f"{name}: {METRIC_NAMES[metric]} {metrics[metric]:.3f} (95% CI {ci95[0]:.3f}-{ci95[1]:.3f}; "
+            f"n={metrics['n']}, {seconds:.1f} s)"
+        )
         if results[-1]["per_target"]:
             print("  per actor: " + ", ".join(f"{t} {v:.3f}" for t, v in results[-1]["per_target"].items()))
     return {
@@ -77,18 +84,28 @@ def run(model_dir: str) -> dict:
     }
 
 
+def score_interval(predictor, task: str, metric: str, rows, predictions) -> list[float]:
+    """The test score's 95 % bootstrap interval (1,000 resamples of the test items)."""
+    labels = list(next(t for t in predictor.tasks if t.name == task).labels)
+    labelled = [(r, p) for r, p in zip(rows, predictions, strict=True) if task in r.labels]
+    gold = [labels.index(r.labels[task]) for r, _ in labelled]
+    pred = [labels.index(p.tasks[task].label) for _, p in labelled]
+    classes = [labels.index("against"), labels.index("favor")] if metric == "f1_against_favor" else None
+    return [round(v, 4) for v in bootstrap_f1_interval(gold, pred, len(labels), classes)]
+
+
 def table(report: dict, command: str) -> str:
     lines = [
         START,
         f"Measured {report['date'][:10]} with `{command}` (model weights `{report['weights_sha256'][:12]}`):",
         "",
-        "| test set | task | metric | ours | accuracy | n | published |",
-        "|---|---|---|---|---|---|---|",
+        "| test set | task | metric | ours | 95% CI (test items resampled) | accuracy | n | published |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         lines.append(
-            f"| {r['set']} | {r['task']} | {METRIC_NAMES[r['metric']]} | **{r['score']:.3f}** | {r['accuracy']:.3f} "
-            f"| {r['n']} | {r['published']} |"
+            f"| {r['set']} | {r['task']} | {METRIC_NAMES[r['metric']]} | **{r['score']:.3f}** "
+            f"| {_interval(r.get('score_ci95'))} | {r['accuracy']:.3f} | {r['n']} | {r['published']} |"
         )
     for r in report["results"]:
         if r["per_target"]:
@@ -96,6 +113,10 @@ def table(report: dict, command: str) -> str:
             lines.append(f"\n{r['set']}, {r['task']} macro-F1 per actor: {per}.")
     lines.append(END)
     return "\n".join(lines)
+
+
+def _interval(ci: list[float] | None) -> str:
+    return f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "-"
 
 
 def main() -> None:

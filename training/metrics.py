@@ -61,6 +61,32 @@ def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
     return float(per_class(confusion(gold, pred, n))[2].mean())
 
 
+def bootstrap_f1_interval(
+    gold: Sequence[int],
+    pred: Sequence[int],
+    n: int,
+    classes: Sequence[int] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the mean F1 over ``classes`` (all classes: macro-F1).
+
+    It says how much the score of this model could move on another test set of the same size and kind (resampling
+    the items with replacement), not how much it varies between training runs.
+    """
+    gold_a, pred_a = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    if len(gold_a) == 0:
+        raise ValueError("bootstrap_f1_interval: no items")
+    chosen = list(range(n)) if classes is None else list(classes)
+    rng = np.random.default_rng(seed)
+    scores = np.empty(resamples)
+    for k in range(resamples):
+        sample = rng.integers(0, len(gold_a), len(gold_a))
+        scores[k] = per_class(confusion(gold_a[sample], pred_a[sample], n))[2][chosen].mean()
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def selection_score(f1_by_task: dict[str, float], select_on: str) -> float:
     """The dev score that picks checkpoints and averages: one task's macro-F1, or the mean over tasks ('mean')."""
     if select_on == "mean":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.metrics import classification_report
+from training.metrics import bootstrap_f1_interval, classification_report, macro_f1
 
 LABELS = ["against", "neutral", "favor"]
 
@@ -24,3 +24,18 @@ def test_report_matches_hand_computed_figures():
 def test_no_against_favor_metric_for_other_label_sets():
     report = classification_report([0, 1], [0, 1], ["negative", "positive"])
     assert "f1_against_favor" not in report and report["macro_f1"] == 1.0
+
+
+def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_items():
+    gold = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0] * 5
+    pred = [0, 1, 2, 0, 2, 2, 1, 1, 2, 0] * 5
+    score = macro_f1(gold, pred, 3)
+    low, high = bootstrap_f1_interval(gold, pred, 3, resamples=300)
+    assert low < score < high
+    wide = bootstrap_f1_interval(gold[:10], pred[:10], 3, resamples=300)
+    assert wide[1] - wide[0] > high - low
+    assert bootstrap_f1_interval(gold, pred, 3, resamples=300) == (low, high)  # seeded: reproducible
+    polar = bootstrap_f1_interval(gold, pred, 3, classes=[0, 2], resamples=300)
+    assert polar != (low, high)
+    with pytest.raises(ValueError, match="no items"):
+        bootstrap_f1_interval([], [], 3)

@@ -9,10 +9,10 @@ import torch
 from transformers import TrainerCallback
 
 from model import Pair
-from model.types import Span
 from model.model_dir import PROJECT_FILE
 from model.network import IGNORE_INDEX
 from model.predictor import StancePredictor
+from model.types import Span
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
