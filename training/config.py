@@ -63,7 +63,7 @@ class TrainConfig:
         "layer below at this factor times the one above, the embeddings last (1: one rate for all)",
     )
     head_lr_scale: float = _f(
-        1.0, "learning-rate factor for the new task heads relative to learning_rate (e.g. 10: the heads learn faster)"
+        1.0, "learning-rate factor for the task heads relative to learning_rate (e.g. 10: the heads learn faster)"
     )
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
