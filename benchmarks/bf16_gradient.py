@@ -24,7 +24,7 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer, set_seed  # noqa: E402
 
 from model.base import resolve_base_model  # noqa: E402
-from model.formatting import InputEncoder, InputFormat, add_marker_tokens  # noqa: E402
+from model.formatting import InputEncoder, add_marker_tokens  # noqa: E402
 from model.model_dir import load_model_dir, network_from_base  # noqa: E402
 from training.config import build_config  # noqa: E402
 from training.data import load_training_data  # noqa: E402
@@ -52,20 +52,16 @@ def main() -> None:
 
     config = build_config(args.config)
     tasks = config.task_specs()
-    fmt = InputFormat(
-        mention_markers=config.mention_markers, target_segment=config.target_segment, max_length=config.max_length
-    )
+    fmt = config.input_format()
     newsmtsc = [f for f in config.train_files if "newsmtsc" in str(f.get("path") if isinstance(f, dict) else f)]
     data, _ = load_training_data(newsmtsc or config.train_files[:1], [], tasks)
 
     networks = {}
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(config.base_model))
+    base = resolve_base_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
     add_marker_tokens(tokenizer, fmt)
     set_seed(config.seed)
-    networks["fresh"] = (
-        network_from_base(resolve_base_model(config.base_model), tasks, fmt, config.pooling, tokenizer),
-        tokenizer,
-    )
+    networks["fresh"] = (network_from_base(base, tasks, fmt, config.pooling, tokenizer), tokenizer)
     if Path(args.model, "stance_model.json").is_file():
         network, trained_tokenizer, _ = load_model_dir(args.model)
         networks["trained"] = (network, trained_tokenizer)

@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer, set_seed  # noqa: E402
 
 from model.base import resolve_base_model  # noqa: E402
-from model.formatting import InputEncoder, InputFormat, add_marker_tokens  # noqa: E402
+from model.formatting import InputEncoder, add_marker_tokens  # noqa: E402
 from model.model_dir import network_from_base  # noqa: E402
 from training.config import build_config  # noqa: E402
 from training.data import load_training_data  # noqa: E402
@@ -55,9 +55,7 @@ def main() -> None:
 
     config = build_config(args.config)
     tasks = config.task_specs()
-    fmt = InputFormat(
-        mention_markers=config.mention_markers, target_segment=config.target_segment, max_length=config.max_length
-    )
+    fmt = config.input_format()
     train_data, _ = load_training_data(config.train_files, [], tasks)
     tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(config.base_model))
     add_marker_tokens(tokenizer, fmt)

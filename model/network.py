@@ -13,9 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from model.types import TaskSpec
+from model.types import POOLINGS, TaskSpec
 
-POOLINGS = ("mean+marker", "mean+markers", "mean", "cls")
 IGNORE_INDEX = -100
 
 

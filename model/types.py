@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 InputKind = Literal["pair", "sentence"]
+# How pair tasks read the encoder states (model/network.py): mean plus the mention start marker state(s), mean plus
+# start and end marker states, mean only, or the first token.
+POOLINGS = ("mean+marker", "mean+markers", "mean", "cls")
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from model.types import TaskSpec
+from model.types import POOLINGS, TaskSpec
+
+if TYPE_CHECKING:
+    from model.formatting import InputFormat
 
 DEFAULT_TASKS: dict[str, dict[str, Any]] = {
     "stance": {"labels": ["against", "neutral", "favor"], "input": "pair"},
@@ -116,12 +119,20 @@ class TrainConfig:
             raise ConfigError("no tasks configured")
         return specs
 
+    def input_format(self) -> InputFormat:
+        """The `model.formatting.InputFormat` these settings describe (for a model trained from a base encoder)."""
+        from model.formatting import InputFormat  # imports torch; the CLI reads configs without it
+
+        return InputFormat(
+            mention_markers=self.mention_markers, target_segment=self.target_segment, max_length=self.max_length
+        )
+
     def validate(self) -> None:
         self.task_specs()
         if not self.train_files:
             raise ConfigError("train_files: at least one training file is required")
-        if self.pooling not in ("mean+marker", "mean+markers", "mean", "cls"):
-            raise ConfigError(f"pooling: must be mean+marker, mean+markers, mean or cls, not {self.pooling!r}")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling: must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
         if self.class_weighting not in ("none", "balanced"):
             raise ConfigError(f"class_weighting: must be none or balanced, not {self.class_weighting!r}")
         if str(self.bf16).lower() not in ("auto", "true", "false"):

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from model.base import resolve_base_model
-from model.formatting import EncodedInput, InputEncoder, InputFormat, add_marker_tokens, pad_encoded
+from model.formatting import EncodedInput, InputEncoder, add_marker_tokens, pad_encoded
 from model.model_dir import ModelProject, atomic_directory, load_model_dir, network_from_base, save_model_dir
 from model.network import IGNORE_INDEX, label_key
 from model.predictor import StancePredictor
@@ -301,9 +301,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         base_name = init_project.base_model
     else:
         tasks = config.task_specs()
-        fmt = InputFormat(
-            mention_markers=config.mention_markers, target_segment=config.target_segment, max_length=config.max_length
-        )
+        fmt = config.input_format()
         pooling = config.pooling
         base_name = config.base_model
 
