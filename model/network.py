@@ -23,6 +23,11 @@ def label_key(task: str) -> str:
     return f"labels_{task}"
 
 
+def soft_key(task: str) -> str:
+    """The keyword under which a teacher's probabilities for a task reach ``forward`` (distillation)."""
+    return f"soft_{task}"
+
+
 def logits_key(task: str) -> str:
     return f"logits_{task}"
 
@@ -54,6 +59,8 @@ class StanceNetwork(nn.Module):
             self.heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
         self.class_weights: dict[str, torch.Tensor] = {}
         self.label_smoothing = 0.0  # training only; not saved with the model
+        self.distill_weight = 0.0  # training only: share of the loss from a teacher's probabilities
+        self.distill_temperature = 1.0
 
     def _uses_marker(self, task: TaskSpec) -> bool:
         return self.pooling in ("mean+marker", "mean+markers") and task.input == "pair"
@@ -64,6 +71,18 @@ class StanceNetwork(nn.Module):
         marks = input_ids.eq(-1 if marker_id is None else marker_id).unsqueeze(-1).to(states.dtype)
         count = marks.sum(1)
         return torch.where(count > 0, (states * marks).sum(1) / count.clamp(min=1.0), fallback)
+
+    def _distilled(self, gold_loss: torch.Tensor, logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+        """``(1 - w)`` of the gold-label loss plus ``w * T^2`` times KL(teacher || student) at temperature T, on
+        the rows that have soft labels (an all-zero row has none)."""
+        has = soft.sum(-1) > 0
+        if not bool(has.any()):
+            return gold_loss
+        t = self.distill_temperature
+        teacher = torch.softmax(soft[has].float().clamp(min=1e-8).log() / t, dim=-1)
+        student = torch.log_softmax(logits[has].float() / t, dim=-1)
+        kl = (teacher * (teacher.clamp(min=1e-8).log() - student)).sum(-1).mean() * (t * t)
+        return (1.0 - self.distill_weight) * gold_loss + self.distill_weight * kl
 
     def set_class_weights(self, weights: dict[str, Sequence[float]]) -> None:
         """Per-task loss weights for each label (training only; not saved with the model)."""
@@ -103,6 +122,9 @@ class StanceNetwork(nn.Module):
                 ignore_index=IGNORE_INDEX,
                 label_smoothing=self.label_smoothing,
             )
+            soft = labels.get(soft_key(task.name))
+            if soft is not None and self.distill_weight > 0:
+                task_loss = self._distilled(task_loss, logits, soft)
             loss = task_loss if loss is None else loss + task_loss
         if loss is not None:
             out = {"loss": loss, **out}

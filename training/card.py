@@ -96,7 +96,7 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         f"{_layer_decay(cfg.get('layer_lr_decay'))}{_head_scale(cfg.get('head_lr_scale'))}, "
         f"batch {cfg.get('batch_size')}, "
         f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
-        f"seed {cfg.get('soup_seeds') or cfg.get('seed')}; "
+        f"seed {cfg.get('soup_seeds') or cfg.get('seed')}{_distill(cfg)}; "
         "the full configuration is in `stance_model.json`.",
         "",
     ]
@@ -109,3 +109,13 @@ def _layer_decay(decay) -> str:
 
 def _head_scale(scale) -> str:
     return f" (x{scale} for the task heads)" if scale not in (None, 1) else ""
+
+
+def _distill(cfg: dict) -> str:
+    if not cfg.get("distill_weight"):
+        return ""
+    files = ", ".join(Path(f).name for f in cfg.get("soft_labels") or [])
+    return (
+        f", distilled from soft labels ({files}; weight {cfg['distill_weight']}, "
+        f"temperature {cfg.get('distill_temperature', 1.0)})"
+    )

@@ -68,6 +68,15 @@ class TrainConfig:
     head_lr_scale: float = _f(
         1.0, "learning-rate factor for the task heads relative to learning_rate (e.g. 10: the heads learn faster)"
     )
+    soft_labels: list = _f(
+        [], "soft-label files (stance soft-labels; a teacher's probabilities per training row) to distil from"
+    )
+    distill_weight: float = _f(
+        0.0,
+        "share of each task's loss on rows with soft labels that comes from the teacher's probabilities (KL "
+        "divergence); the rest comes from the gold label (0: off)",
+    )
+    distill_temperature: float = _f(1.0, "softmax temperature for distillation (teacher and student alike)")
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
     evals_per_epoch: int = _f(1, "dev evaluations (and checkpoints) per epoch")
@@ -161,6 +170,14 @@ class TrainConfig:
             raise ConfigError(f"layer_lr_decay: must be above 0 and at most 1, not {self.layer_lr_decay}")
         if not 0.0 < self.head_lr_scale <= 1000.0:
             raise ConfigError(f"head_lr_scale: must be above 0 and at most 1000, not {self.head_lr_scale}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ConfigError(f"distill_weight: must be between 0 and 1, not {self.distill_weight}")
+        if self.distill_weight > 0 and not self.soft_labels:
+            raise ConfigError("distill_weight: needs soft_labels (files written by `stance soft-labels`)")
+        if self.soft_labels and self.distill_weight <= 0:
+            raise ConfigError("soft_labels: set distill_weight above 0 to use them")
+        if not 0.0 < self.distill_temperature <= 100.0:
+            raise ConfigError(f"distill_temperature: must be above 0 and at most 100, not {self.distill_temperature}")
         if self.max_length < 16:
             raise ConfigError("max_length: must be at least 16")
         if self.soup_seeds:
@@ -198,7 +215,7 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {unknown}; see `stance train --help`")
     base = path.parent
-    for key in ("train_files", "dev_files"):
+    for key in ("train_files", "dev_files", "soft_labels"):
         # Relative data paths in a config file are relative to the file's folder.
         data[key] = [_rebase(entry, base) for entry in data.get(key) or []]
     return data

@@ -19,13 +19,14 @@ import torch
 from model.base import resolve_base_model
 from model.formatting import EncodedInput, InputEncoder, add_marker_tokens, pad_encoded
 from model.model_dir import ModelProject, atomic_directory, load_model_dir, network_from_base, save_model_dir
-from model.network import IGNORE_INDEX, label_key
+from model.network import IGNORE_INDEX, label_key, soft_key
 from model.predictor import StancePredictor
 from model.types import InputKind, TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
+from training.distill import load_soft_labels, row_key
 from training.embedding_grad import reused_embedding_gradient
 from training.evaluate import evaluate_rows
 from training.metrics import macro_f1, selection_score
@@ -53,6 +54,9 @@ RESUME_FIELDS = (
     "label_smoothing",
     "layer_lr_decay",
     "head_lr_scale",
+    "soft_labels",
+    "distill_weight",
+    "distill_temperature",
 )
 
 
@@ -63,12 +67,20 @@ class Example:
     row: LabelledRow
     kind: InputKind
     labels: dict[str, int]
+    soft: dict[str, list[float]] | None = None  # a teacher's probabilities per task, for distillation
 
 
-def build_examples(rows: list[LabelledRow], tasks: list[TaskSpec]) -> list[Example]:
-    """One example per row and input kind that carries a label: stance reads the pair, sentiment the sentence."""
+def build_examples(
+    rows: list[LabelledRow], tasks: list[TaskSpec], soft: dict[str, dict[str, list]] | None = None
+) -> list[Example]:
+    """One example per row and input kind that carries a label: stance reads the pair, sentiment the sentence.
+
+    ``soft`` (from `training.distill.load_soft_labels`) gives an example the teacher's probabilities for the
+    labelled tasks that read its input.
+    """
     examples = []
     for row in rows:
+        row_soft = soft.get(row_key(row), {}) if soft else {}
         for kind in ("pair", "sentence"):
             kind_tasks = [t for t in tasks if t.input == kind]
             if not any(t.name in row.labels for t in kind_tasks):
@@ -81,7 +93,10 @@ def build_examples(rows: list[LabelledRow], tasks: list[TaskSpec]) -> list[Examp
                 )
                 for t in tasks
             }
-            examples.append(Example(row, kind, labels))  # type: ignore[arg-type]
+            taught = {
+                t.name: row_soft[t.name] for t in kind_tasks if t.name in row_soft and labels[t.name] != IGNORE_INDEX
+            }
+            examples.append(Example(row, kind, labels, taught or None))  # type: ignore[arg-type]
     return examples
 
 
@@ -90,6 +105,7 @@ def to_dataset(examples: list[Example], encoder: InputEncoder, tasks: list[TaskS
     from datasets import Dataset
 
     columns: dict[str, list] = defaultdict(list)
+    distil = any(e.soft for e in examples)  # soft-label columns only when there are any: runs without stay as they were
     for kind in ("pair", "sentence"):
         chosen = [e for e in examples if e.kind == kind]
         if not chosen:
@@ -100,6 +116,8 @@ def to_dataset(examples: list[Example], encoder: InputEncoder, tasks: list[TaskS
             columns["length"].append(len(enc.input_ids))
             for task in tasks:
                 columns[label_key(task.name)].append(example.labels[task.name])
+                if distil:  # all zeros: no soft label for this task
+                    columns[soft_key(task.name)].append((example.soft or {}).get(task.name, [0.0] * len(task.labels)))
     return Dataset.from_dict(dict(columns))
 
 
@@ -115,6 +133,8 @@ class Collator:
         batch = pad_encoded(items, self.pad_id)
         for task in self.tasks:
             batch[label_key(task.name)] = torch.tensor([f[label_key(task.name)] for f in features], dtype=torch.long)
+            if soft_key(task.name) in features[0]:
+                batch[soft_key(task.name)] = torch.tensor([f[soft_key(task.name)] for f in features], dtype=torch.float)
         return batch
 
 
@@ -354,12 +374,20 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     network.train()
     encoder = InputEncoder(tokenizer, fmt)
 
+    soft = load_soft_labels(config.soft_labels, tasks) if config.soft_labels else None
     repeats = {f["path"]: f.get("repeat", 1) for f in train_data.files}
-    train_examples = build_examples([r for r in train_rows for _ in range(repeats.get(r.file, 1))], tasks)
+    train_examples = build_examples([r for r in train_rows for _ in range(repeats.get(r.file, 1))], tasks, soft)
+    if soft is not None:
+        taught = sum(1 for e in train_examples if e.soft)
+        log.info("soft labels for %d of %d training examples (distill weight %s, temperature %s)", taught,
+                 len(train_examples), config.distill_weight, config.distill_temperature)  # fmt: skip
+        if not taught:
+            raise ConfigError("soft_labels: no training row has soft labels (were they written for these files?)")
     dev_examples = build_examples(dev_rows, tasks)
     if config.class_weighting == "balanced":
         network.set_class_weights(class_weights(train_examples, tasks))
     network.label_smoothing = config.label_smoothing
+    network.distill_weight, network.distill_temperature = config.distill_weight, config.distill_temperature
     train_set = to_dataset(train_examples, encoder, tasks)
     # The dev evaluations during training only pick checkpoints, so they read only the examples the selection
     # score uses (all dev rows are scored in full precision once training is done).

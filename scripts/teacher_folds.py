@@ -1,0 +1,208 @@
+"""Out-of-fold soft labels from a larger teacher, for distilling it into the default model.
+
+Splits the training rows of a config into K folds (by each row's input, so a row and its copies stay together),
+trains one teacher per fold with `stance train` on the other folds, and labels each fold with the teacher that did
+not see it (`training.distill.write_soft_labels`). Every teacher is also scored on the dev and test sets. Meant for
+a GPU machine: with all-mpnet-base-v2 as the teacher, one fold takes minutes there and hours on a 2-core CPU.
+
+    python scripts/teacher_folds.py --config configs/default.yaml --base DIR --folds 5 --out OUT \
+        [--variant NAME "OVERRIDES" ...] [--deadline 480] [--workers 5] [--int8-base DIR ...]
+
+Writes OUT/soft_<variant>.jsonl (every training row's soft labels, once all folds of the variant finished),
+OUT/results.jsonl (one line per teacher: dev and test scores, seconds) and OUT/log.txt.
+
+``--int8-base DIR...``: the teacher's weights as int8 matrices with per-row scales, split over several folders (to
+carry them within a transfer limit); they are put back together as float32 before training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def fold_of(key: str, folds: int) -> int:
+    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % folds
+
+
+def rebuild_int8_base(parts: list[Path], target: Path) -> None:
+    """Float32 weights from int8 matrices (``<name>.q8`` times ``<name>.scale``) and float16 tensors."""
+    from safetensors.torch import load_file, save_file
+
+    target.mkdir(parents=True, exist_ok=True)
+    weights: dict = {}
+    for part in parts:
+        for f in part.iterdir():
+            if f.suffix == ".safetensors":
+                weights.update(load_file(str(f)))
+            else:
+                shutil.copy(f, target / f.name)
+    out = {}
+    for name, tensor in weights.items():
+        if name.endswith(".q8"):
+            stem = name[: -len(".q8")]
+            out[stem] = (tensor.float() * weights[stem + ".scale"].float()).contiguous()
+        elif not name.endswith(".scale"):
+            out[name] = tensor.float().contiguous() if tensor.is_floating_point() else tensor
+    save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
+
+
+def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
+    """Per fold: the training files without the fold (as config files) and the fold's rows (held out)."""
+    import yaml
+
+    from training.config import build_config, load_config_file
+    from training.data import FileSpec, load_split
+    from training.distill import row_key
+
+    config = build_config(config_path)
+    raw = load_config_file(config_path)
+    problems: list = []
+    configs = []
+    by_file = []
+    for entry in config.train_files:
+        spec = FileSpec.parse(entry)
+        data = load_split([FileSpec(spec.path, spec.max_rows)], config.task_specs(), problems)
+        lines = Path(spec.path).read_bytes().splitlines(keepends=True)
+        by_file.append((spec, [(fold_of(row_key(r), folds), lines[r.line - 1].rstrip(b"\r\n") + b"\n") for r in data.rows]))
+    if problems:
+        raise SystemExit("\n".join(map(str, problems)))
+    for k in range(folds):
+        fold_dir = work / f"fold-{k}"
+        (fold_dir / "train").mkdir(parents=True, exist_ok=True)
+        (fold_dir / "heldout").mkdir(parents=True, exist_ok=True)
+        train_files = []
+        for i, (spec, rows) in enumerate(by_file):
+            name = f"{i}-{Path(spec.path).name}"
+            (fold_dir / "train" / name).write_bytes(b"".join(line for f, line in rows if f != k))
+            (fold_dir / "heldout" / name).write_bytes(b"".join(line for f, line in rows if f == k))
+            train_files.append({"path": str(fold_dir / "train" / name), "repeat": spec.repeat})
+        cfg = {**raw, "train_files": train_files, "output_dir": str(fold_dir / "model")}
+        (fold_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+        configs.append(fold_dir)
+    return configs
+
+
+def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
+    """Soft labels for the held-out rows, and the teacher's dev and test scores."""
+    from gpu_grid import score
+
+    from model.predictor import StancePredictor
+    from training.data import load_evaluation_data
+    from training.distill import write_soft_labels
+
+    predictor = StancePredictor.from_dir(model_dir)
+    data = load_evaluation_data(sorted(str(p) for p in heldout.iterdir()), predictor.tasks)
+    written = write_soft_labels(predictor, data.rows, soft_out, batch_size=128)
+    return {"soft_rows": written, **score(model_dir)}
+
+
+def run(args: argparse.Namespace) -> None:
+    out, work = Path(args.out), Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+
+    def log(message: str) -> None:
+        line = f"[{time.monotonic() - start:6.0f}s] {message}"
+        print(line, flush=True)
+        with open(out / "log.txt", "a") as f:
+            f.write(line + "\n")
+
+    base = args.base
+    if args.int8_base:
+        base = str(work / "base")
+        rebuild_int8_base([Path(p) for p in args.int8_base], Path(base))
+        log(f"rebuilt the base model in {base}")
+    fold_dirs = write_folds(args.config, args.folds, work)
+    log(f"wrote {args.folds} folds")
+    variants = [(args.variant[i], shlex.split(args.variant[i + 1])) for i in range(0, len(args.variant or []), 2)]
+    variants = variants or [("teacher", [])]
+    jobs = [(name, overrides, k) for name, overrides in variants for k in range(args.folds)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    running: dict = {}
+    durations: list[float] = []
+    finished: dict[str, int] = {}
+    while True:
+        expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else args.deadline * 0.5
+        while jobs and len(running) < args.workers and time.monotonic() - start + expected < args.deadline:
+            name, overrides, k = jobs.pop(0)
+            fold = fold_dirs[k]
+            model_dir = work / f"{name}-fold-{k}"
+            soft = work / f"{name}-fold-{k}.soft.jsonl"
+            scores = work / f"{name}-fold-{k}.json"
+            train = [sys.executable, "-m", "stance_cli.main", "train", "--config", str(fold / "config.yaml"),
+                     "--base-model", base, "--output-dir", str(model_dir), "--no-progress", "--threads", "1",
+                     *overrides]  # fmt: skip
+            label = [sys.executable, __file__, "--label", str(model_dir), str(fold / "heldout"), str(soft)]
+            shell = f"{shlex.join(train)} && {shlex.join(label)} > {scores}"
+            logfile = open(work / f"{name}-fold-{k}.log", "w")  # noqa: SIM115 (closed when the run ends)
+            proc = subprocess.Popen(["bash", "-c", shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            running[proc] = (name, overrides, k, model_dir, soft, scores, logfile, time.monotonic())
+            log(f"started {name} fold {k}")
+        for proc in list(running):
+            if proc.poll() is None:
+                if time.monotonic() - start > args.deadline:
+                    proc.kill()
+                continue
+            name, overrides, k, model_dir, soft, scores, logfile, began = running.pop(proc)
+            logfile.close()
+            record: dict = {"variant": name, "args": overrides, "fold": k, "rc": proc.returncode}
+            record["seconds"] = round(time.monotonic() - began)
+            try:
+                project = json.loads((model_dir / "stance_model.json").read_text())
+                record["dev_pooled_stance"] = round(project["metrics"]["dev"]["stance"]["macro_f1"], 4)
+                record["scores"] = json.loads(scores.read_text().strip().splitlines()[-1])
+                durations.append(record["seconds"])
+                finished[name] = finished.get(name, 0) + 1
+            except Exception as exc:  # the run's log tail says why
+                record["error"] = repr(exc)[:300]
+                record["log_tail"] = Path(logfile.name).read_text()[-3000:]
+            shutil.rmtree(model_dir, ignore_errors=True)
+            with open(out / "results.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            test_rw = record.get("scores", {}).get("test_rw", {}).get("macro_f1")
+            log(f"done {name} fold {k} rc={proc.returncode}: dev {record.get('dev_pooled_stance')} test-rw {test_rw}")
+            if finished.get(name) == args.folds:
+                with open(out / f"soft_{name}.jsonl", "w") as merged:
+                    for j in range(args.folds):
+                        merged.write((work / f"{name}-fold-{j}.soft.jsonl").read_text())
+                log(f"wrote {out / f'soft_{name}.jsonl'}")
+        if not running and (not jobs or time.monotonic() - start + expected >= args.deadline):
+            break
+        time.sleep(2)
+    log("finished")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
+    parser.add_argument("--base", default="default", help="the teacher's base model (as for --base-model)")
+    parser.add_argument("--int8-base", nargs="+", help="folders holding the teacher's base as int8 parts")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--variant", nargs="+", help="pairs of NAME and 'stance train overrides'")
+    parser.add_argument("--out", help="folder for soft_<variant>.jsonl, results.jsonl and log.txt")
+    parser.add_argument("--work", default="/tmp/teacher_folds", help="folder for folds, models and logs")
+    parser.add_argument("--deadline", type=float, default=480, help="seconds; no run is left unfinished past it")
+    parser.add_argument("--workers", type=int, default=5, help="runs at the same time")
+    parser.add_argument("--label", nargs=3, help=argparse.SUPPRESS)  # internal: MODEL HELDOUT SOFT_OUT
+    args = parser.parse_args()
+    if args.label:
+        print(json.dumps(label_fold(Path(args.label[0]), Path(args.label[1]), Path(args.label[2]))))
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Soft labels for distillation: a teacher model's label probabilities for training rows.
+
+A soft-label file is JSONL, one line per row: ``{"key": ..., "text": ..., "target": ..., "<task>": {label:
+probability, ...}}``. ``key`` identifies the model input (text, target and mention spans, as resolved when the
+training data is read), so a soft label finds its row in any training file that holds it. Write one with
+``stance soft-labels --model TEACHER --data FILE... --output FILE``; train with ``--soft-labels FILE...
+--distill-weight W``: each task's loss on a row that has soft labels becomes ``(1 - W)`` times the loss on the gold
+label plus ``W * T^2`` times the KL divergence from the teacher's to the student's distribution, both softened by
+the temperature ``T`` (``--distill-temperature``).
+
+A teacher's probabilities for rows it was trained on are close to its gold labels and teach little; soft labels
+for training rows should come from models that did not see them (``scripts/teacher_folds.py`` trains one teacher
+per fold of the training data and labels each fold with the teacher that did not see it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from model.types import TaskSpec
+from training.data import DataValidationError, LabelledRow, Problem
+
+PROBABILITY_TOLERANCE = 0.01  # how far a row's probabilities may sum from 1 (they are rounded when written)
+
+
+def row_key(row: LabelledRow) -> str:
+    """A stable identity of a row's model input (its text, target and mention spans)."""
+    return hashlib.sha1(repr(row.key).encode("utf-8")).hexdigest()
+
+
+def write_soft_labels(predictor, rows: Sequence[LabelledRow], path: str | os.PathLike, batch_size: int = 64) -> int:
+    """The predictor's probabilities for every labelled task of every row, written to ``path``; returns rows."""
+    predictions = predictor.predict([r.pair for r in rows], batch_size=batch_size)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for row, prediction in zip(rows, predictions, strict=True):
+            entry: dict = {"key": row_key(row), "text": row.pair.text, "target": row.pair.target}
+            for task in predictor.tasks:
+                if task.name in row.labels and task.name in prediction.tasks:
+                    probs = prediction.tasks[task.name].probabilities
+                    entry[task.name] = {label: round(p, 5) for label, p in probs.items()}
+            if len(entry) > 3:
+                handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                written += 1
+    return written
+
+
+def load_soft_labels(paths: Sequence[str | os.PathLike], tasks: Sequence[TaskSpec]) -> dict[str, dict[str, list]]:
+    """``{row key: {task: probabilities in the task's label order}}`` from soft-label files.
+
+    Every problem in every file is reported at once, with file and line: invalid JSON, a missing key, labels that
+    differ from the task's, negative probabilities or ones that do not sum to 1, the same row twice with different
+    probabilities. Tasks the model does not have are ignored.
+    """
+    by_name = {t.name: t for t in tasks}
+    problems: list[Problem] = []
+    soft: dict[str, dict[str, list]] = {}
+    where: dict[tuple[str, str], tuple[str, int]] = {}
+    for path in paths:
+        path = str(path)
+        if not Path(path).is_file():
+            problems.append(Problem(path, 0, "soft-label file not found"))
+            continue
+        with open(path, "rb") as handle:
+            for line, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    entry = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    problems.append(Problem(path, line, f"not a JSON line ({exc})"))
+                    continue
+                if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+                    problems.append(Problem(path, line, "missing 'key' (the row identity written by stance soft-labels)"))
+                    continue
+                for name, task in by_name.items():
+                    if name not in entry:
+                        continue
+                    probs = entry[name]
+                    if not isinstance(probs, dict) or set(probs) != set(task.labels):
+                        got = sorted(probs) if isinstance(probs, dict) else probs
+                        problems.append(Problem(path, line, f"{name}: labels {got!r} differ from the model's {task.labels}"))
+                        continue
+                    values = [probs[label] for label in task.labels]
+                    if not all(isinstance(v, int | float) and v >= 0 and math.isfinite(v) for v in values):
+                        problems.append(Problem(path, line, f"{name}: probabilities must be non-negative numbers"))
+                        continue
+                    total = sum(values)
+                    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+                        problems.append(Problem(path, line, f"{name}: probabilities sum to {total:.4f}, not 1"))
+                        continue
+                    values = [v / total for v in values]
+                    before = soft.get(entry["key"], {}).get(name)
+                    if before is not None and max(abs(a - b) for a, b in zip(before, values, strict=True)) > 1e-3:
+                        first = where[(entry["key"], name)]
+                        problems.append(
+                            Problem(path, line, f"{name}: other probabilities for the same row at {first[0]}:{first[1]}")
+                        )
+                        continue
+                    soft.setdefault(entry["key"], {})[name] = values
+                    where.setdefault((entry["key"], name), (path, line))
+    if problems:
+        raise DataValidationError(problems)
+    return soft
