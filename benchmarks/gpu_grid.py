@@ -85,10 +85,10 @@ def score(model_dir: Path) -> dict:
     return out
 
 
-def run_grid(out: Path, deadline: float, workers: int, base: str) -> None:
+def run_grid(out: Path, deadline: float, workers: int, base: str, variants=None, seeds=None) -> None:
     start = time.monotonic()
     RUNS.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, args, seed) for seed in SEEDS for name, args in VARIANTS]
+    jobs = [(name, args, seed) for seed in (seeds or SEEDS) for name, args in (variants or VARIANTS)]
     running: dict = {}
     durations: list[float] = []
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
@@ -151,6 +151,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=12, help="runs at the same time")
     parser.add_argument("--base", default="default", help="base model (as for stance train --base-model)")
     parser.add_argument("--fp16-base", help="base model folder with float16 weights in model16.safetensors")
+    parser.add_argument("--variant", nargs="+", help="pairs of NAME and 'stance train overrides' (else VARIANTS)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (else SEEDS)")
     parser.add_argument("--score", help=argparse.SUPPRESS)  # internal: score one model directory, print JSON
     args = parser.parse_args()
     if args.score:
@@ -162,7 +164,9 @@ def main() -> None:
     if args.fp16_base:
         base = "/tmp/gpu_grid_base"
         widen_base(Path(args.fp16_base), Path(base))
-    run_grid(out, args.deadline, args.workers, base)
+    pairs = args.variant or []
+    variants = [(pairs[i], shlex.split(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+    run_grid(out, args.deadline, args.workers, base, variants or None, args.seeds)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ a GPU machine: with all-mpnet-base-v2 as the teacher, one fold takes minutes the
         [--variant NAME "OVERRIDES" ...] [--deadline 480] [--workers 5] [--int8-base DIR ...]
 
 Writes OUT/soft_<variant>.jsonl (every training row's soft labels, once all folds of the variant finished),
-OUT/results.jsonl (one line per teacher: dev and test scores, seconds) and OUT/log.txt.
+OUT/soft_mean.jsonl (the mean of the finished variants' soft labels, an ensemble teacher; ``--keep-tasks stance``
+keeps only the stance probabilities), OUT/results.jsonl (one line per teacher: dev and test scores, seconds) and
+OUT/log.txt.
 
 ``--int8-base DIR...``: the teacher's weights as int8 matrices with per-row scales, split over several folders (to
 carry them within a transfer limit); they are put back together as float32 before training.
@@ -76,7 +78,9 @@ def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
         spec = FileSpec.parse(entry)
         data = load_split([FileSpec(spec.path, spec.max_rows)], config.task_specs(), problems)
         lines = Path(spec.path).read_bytes().splitlines(keepends=True)
-        by_file.append((spec, [(fold_of(row_key(r), folds), lines[r.line - 1].rstrip(b"\r\n") + b"\n") for r in data.rows]))
+        by_file.append(
+            (spec, [(fold_of(row_key(r), folds), lines[r.line - 1].rstrip(b"\r\n") + b"\n") for r in data.rows])
+        )
     if problems:
         raise SystemExit("\n".join(map(str, problems)))
     for k in range(folds):
@@ -182,6 +186,12 @@ def run(args: argparse.Namespace) -> None:
         if not running and (not jobs or time.monotonic() - start + expected >= args.deadline):
             break
         time.sleep(2)
+    done = [out / f"soft_{name}.jsonl" for name, _ in variants if finished.get(name) == args.folds]
+    if len(done) > 1 or args.keep_tasks:
+        from training.distill import average_soft_labels
+
+        rows = average_soft_labels(done, out / "soft_mean.jsonl", args.keep_tasks)
+        log(f"wrote {out / 'soft_mean.jsonl'}: the mean of {[p.name for p in done]}, {rows} rows")
     log("finished")
 
 
@@ -196,6 +206,7 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/teacher_folds", help="folder for folds, models and logs")
     parser.add_argument("--deadline", type=float, default=480, help="seconds; no run is left unfinished past it")
     parser.add_argument("--workers", type=int, default=5, help="runs at the same time")
+    parser.add_argument("--keep-tasks", nargs="+", help="soft_mean.jsonl keeps only these tasks (e.g. stance)")
     parser.add_argument("--label", nargs=3, help=argparse.SUPPRESS)  # internal: MODEL HELDOUT SOFT_OUT
     args = parser.parse_args()
     if args.label:

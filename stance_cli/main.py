@@ -36,6 +36,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soft_labels(args: argparse.Namespace) -> int:
+    from model.predictor import StancePredictor
+    from training.data import load_evaluation_data
+    from training.distill import write_soft_labels
+
+    predictor = StancePredictor.from_dir(args.model)
+    data = load_evaluation_data(args.data, predictor.tasks)
+    written = write_soft_labels(predictor, data.rows, args.output, batch_size=args.batch_size)
+    print(f"soft labels for {written} rows written to {args.output}")
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from analysis.analyze import analyze_corpus
     from model.actors import ActorRegistry
@@ -150,6 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", help="folder for metrics.json, report.md, confusion PNGs and predictions")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.set_defaults(run=_evaluate)
+
+    soft = sub.add_parser(
+        "soft-labels",
+        help="a teacher model's label probabilities for labelled rows, to distil it (stance train --soft-labels)",
+        description="For each row of the labelled files, the model's probabilities for every task the row is "
+        "labelled with, keyed by the row's input. Label rows the teacher was not trained on (see "
+        "scripts/teacher_folds.py for out-of-fold soft labels of a whole training set).",
+    )
+    soft.add_argument("--model", required=True, help="the teacher's model directory")
+    soft.add_argument("--data", nargs="+", required=True, help="labelled JSONL/CSV/Parquet file(s)")
+    soft.add_argument("--output", required=True, help="the soft-label JSONL file to write")
+    soft.add_argument("--batch-size", type=int, default=64)
+    soft.set_defaults(run=_soft_labels)
 
     analyze = sub.add_parser(
         "analyze",

@@ -13,6 +13,7 @@ LICENCES = {
     "tweeteval_stance": "TweetEval stance / SemEval-2016 Task 6 (Mohammad et al.; Barbieri et al. 2020)",
     "tweeteval_sentiment": "TweetEval sentiment / SemEval-2017 Task 4 (Rosenthal et al.; Barbieri et al. 2020)",
     "fakes": "derived from FA-KES (Abu Salem et al., ICWSM 2019), CC BY 4.0",
+    "distill": "soft labels of the training rows above by an all-mpnet-base-v2 teacher (data/README.md)",
 }
 
 

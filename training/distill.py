@@ -77,34 +77,68 @@ def load_soft_labels(paths: Sequence[str | os.PathLike], tasks: Sequence[TaskSpe
                     problems.append(Problem(path, line, f"not a JSON line ({exc})"))
                     continue
                 if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-                    problems.append(Problem(path, line, "missing 'key' (the row identity written by stance soft-labels)"))
+                    problems.append(
+                        Problem(path, line, "missing 'key' (the row identity written by stance soft-labels)")
+                    )
                     continue
                 for name, task in by_name.items():
                     if name not in entry:
                         continue
-                    probs = entry[name]
-                    if not isinstance(probs, dict) or set(probs) != set(task.labels):
-                        got = sorted(probs) if isinstance(probs, dict) else probs
-                        problems.append(Problem(path, line, f"{name}: labels {got!r} differ from the model's {task.labels}"))
+                    values = _probabilities(entry[name], task)
+                    if isinstance(values, str):
+                        problems.append(Problem(path, line, f"{name}: {values}"))
                         continue
-                    values = [probs[label] for label in task.labels]
-                    if not all(isinstance(v, int | float) and v >= 0 and math.isfinite(v) for v in values):
-                        problems.append(Problem(path, line, f"{name}: probabilities must be non-negative numbers"))
-                        continue
-                    total = sum(values)
-                    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
-                        problems.append(Problem(path, line, f"{name}: probabilities sum to {total:.4f}, not 1"))
-                        continue
-                    values = [v / total for v in values]
                     before = soft.get(entry["key"], {}).get(name)
                     if before is not None and max(abs(a - b) for a, b in zip(before, values, strict=True)) > 1e-3:
                         first = where[(entry["key"], name)]
-                        problems.append(
-                            Problem(path, line, f"{name}: other probabilities for the same row at {first[0]}:{first[1]}")
-                        )
+                        message = f"{name}: other probabilities for the same row at {first[0]}:{first[1]}"
+                        problems.append(Problem(path, line, message))
                         continue
                     soft.setdefault(entry["key"], {})[name] = values
                     where.setdefault((entry["key"], name), (path, line))
     if problems:
         raise DataValidationError(problems)
     return soft
+
+
+def _probabilities(probs, task: TaskSpec) -> list[float] | str:
+    """A task's probabilities in its label order, normalised; or what is wrong with them."""
+    if not isinstance(probs, dict) or set(probs) != set(task.labels):
+        return f"labels {sorted(probs) if isinstance(probs, dict) else probs!r} differ from the model's {task.labels}"
+    values = [probs[label] for label in task.labels]
+    if not all(isinstance(v, int | float) and v >= 0 and math.isfinite(v) for v in values):
+        return "probabilities must be non-negative numbers"
+    total = sum(values)
+    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+        return f"probabilities sum to {total:.4f}, not 1"
+    return [v / total for v in values]
+
+
+def average_soft_labels(
+    paths: Sequence[str | os.PathLike], output: str | os.PathLike, tasks: Sequence[str] | None = None
+) -> int:
+    """The mean of several teachers' soft labels (an ensemble teacher), for the rows and tasks all of them have.
+
+    ``tasks`` keeps only those tasks (e.g. ``["stance"]``). Rows keep the first file's order; returns rows written.
+    """
+    files = [
+        [json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines() if line.strip()] for p in paths
+    ]
+    others = [{e["key"]: e for e in entries} for entries in files[1:]]
+    written = 0
+    with open(output, "w", encoding="utf-8") as handle:
+        for entry in files[0]:
+            matches = [o.get(entry["key"]) for o in others]
+            if any(m is None for m in matches):
+                continue
+            out = {k: entry[k] for k in ("key", "text", "target") if k in entry}
+            for task, probs in entry.items():
+                if not isinstance(probs, dict) or (tasks and task not in tasks):
+                    continue
+                if all(isinstance(m.get(task), dict) for m in matches):  # type: ignore[union-attr]
+                    rows = [probs] + [m[task] for m in matches]  # type: ignore[index]
+                    out[task] = {label: round(sum(r[label] for r in rows) / len(rows), 5) for label in probs}
+            if len(out) > 3:
+                handle.write(json.dumps(out, ensure_ascii=False) + "\n")
+                written += 1
+    return written

