@@ -29,7 +29,12 @@ class ConfigError(ValueError):
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: json.loads(json.dumps(d)), metadata={"help": help, **kw})
+        frozen = json.dumps(default)  # each config gets its own copy of a list or dict default
+
+        def fresh() -> Any:
+            return json.loads(frozen)
+
+        return field(default_factory=fresh, metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
 
 
