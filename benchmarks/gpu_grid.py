@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,63 +86,107 @@ def score(model_dir: Path) -> dict:
     return out
 
 
-def run_grid(out: Path, deadline: float, workers: int, base: str, variants=None, seeds=None) -> None:
+@dataclass
+class Job:
+    """One training run and its scoring as one shell command, and what its line in results.jsonl says of it."""
+
+    label: str  # in the log lines: "started <label>", "done <label> ..."
+    record: dict
+    shell: str  # trains `model_dir`, then writes the scores as the last JSON line of `scores`
+    model_dir: Path
+    scores: Path
+
+
+def logger(path: Path):
+    """A function that prints a message with the seconds since now and appends it to ``path``."""
     start = time.monotonic()
-    RUNS.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, args, seed) for seed in (seeds or SEEDS) for name, args in (variants or VARIANTS)]
-    running: dict = {}
-    durations: list[float] = []
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
 
     def log(message: str) -> None:
         line = f"[{time.monotonic() - start:6.0f}s] {message}"
         print(line, flush=True)
-        with open(out / "grid.log", "a") as f:
+        with open(path, "a") as f:
             f.write(line + "\n")
 
+    return log
+
+
+def parse_variants(pairs: list[str] | None) -> list[tuple[str, list[str]]]:
+    """``NAME "ARGS" NAME "ARGS" ...`` from the command line as (name, argument list) pairs."""
+    pairs = pairs or []
+    return [(pairs[i], shlex.split(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+
+
+def run_jobs(jobs: list[Job], out: Path, deadline: float, workers: int, log, first_guess: float = 0.45, on_done=None):
+    """Run the jobs side by side, ``workers`` at a time, each in its own process with one CPU thread.
+
+    A job starts only while the median finished job's time (``first_guess`` of the deadline before any finished)
+    still fits before the deadline, and is killed past it, so what comes back is whole runs. Each finished job
+    appends its record, with the run's dev scores and ``scores``, to OUT/results.jsonl, and its model directory is
+    deleted; ``on_done(job, record)`` is called after. Returns the number of jobs that finished with scores.
+    """
+    start = time.monotonic()
+    jobs = list(jobs)
+    running: dict = {}
+    durations: list[float] = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
     while True:
-        expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else deadline * 0.45
+        expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else deadline * first_guess
         while jobs and len(running) < workers and time.monotonic() - start + expected < deadline:
-            name, args, seed = jobs.pop(0)
+            job = jobs.pop(0)
+            logfile = open(job.model_dir.with_name(job.model_dir.name + ".log"), "w")  # noqa: SIM115 (closed at the end)
+            proc = subprocess.Popen(
+                ["bash", "-c", job.shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO
+            )
+            running[proc] = (job, logfile, time.monotonic())
+            log(f"started {job.label}")
+        for proc in list(running):
+            if proc.poll() is None:
+                if time.monotonic() - start > deadline:
+                    proc.kill()
+                continue
+            job, logfile, began = running.pop(proc)
+            logfile.close()
+            record = {**job.record, "rc": proc.returncode, "seconds": round(time.monotonic() - began)}
+            try:
+                project = json.loads((job.model_dir / "stance_model.json").read_text())
+                dev = project["metrics"]["dev"]
+                record["dev_pooled_stance"] = round(dev["stance"]["macro_f1"], 4)
+                if "sentiment" in dev:
+                    record["dev_pooled_sentiment"] = round(dev["sentiment"]["macro_f1"], 4)
+                record["best_checkpoint"] = project["metrics"]["training"].get("best_checkpoint")
+                record["scores"] = json.loads(job.scores.read_text().strip().splitlines()[-1])
+                durations.append(record["seconds"])
+            except Exception as exc:  # the run's log tail says why
+                record["error"] = repr(exc)[:300]
+                record["log_tail"] = Path(logfile.name).read_text()[-3000:]
+            shutil.rmtree(job.model_dir, ignore_errors=True)
+            with open(out / "results.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            test_rw = record.get("scores", {}).get("test_rw", {}).get("macro_f1")
+            log(f"done {job.label} rc={proc.returncode}: dev {record.get('dev_pooled_stance')} test-rw {test_rw}")
+            if on_done is not None:
+                on_done(job, record)
+        if not running and (not jobs or time.monotonic() - start + expected >= deadline):
+            return len(durations)
+        time.sleep(2)
+
+
+def run_grid(out: Path, deadline: float, workers: int, base: str, variants=None, seeds=None) -> None:
+    RUNS.mkdir(parents=True, exist_ok=True)
+    log = logger(out / "grid.log")
+    jobs = []
+    for seed in seeds or SEEDS:
+        for name, args in variants or VARIANTS:
             model_dir, scores = RUNS / f"{name}-s{seed}", RUNS / f"{name}-s{seed}.json"
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", "configs/default.yaml",
                      "--base-model", base, "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress",
                      "--threads", "1", *args]  # fmt: skip
             then_score = [sys.executable, __file__, "--score", str(model_dir)]
             shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
-            logfile = open(RUNS / f"{name}-s{seed}.log", "w")  # noqa: SIM115 (closed when the run ends)
-            proc = subprocess.Popen(["bash", "-c", shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-            running[proc] = (name, args, seed, model_dir, scores, logfile, time.monotonic())
-            log(f"started {name} seed {seed}")
-        for proc in list(running):
-            if proc.poll() is None:
-                if time.monotonic() - start > deadline:
-                    proc.kill()
-                continue
-            name, args, seed, model_dir, scores, logfile, began = running.pop(proc)
-            logfile.close()
-            seconds = round(time.monotonic() - began)
-            record = {"config": name, "args": args, "seed": seed, "rc": proc.returncode, "seconds": seconds}
-            try:
-                project = json.loads((model_dir / "stance_model.json").read_text())
-                record["dev_pooled_stance"] = round(project["metrics"]["dev"]["stance"]["macro_f1"], 4)
-                record["dev_pooled_sentiment"] = round(project["metrics"]["dev"]["sentiment"]["macro_f1"], 4)
-                record["best_checkpoint"] = project["metrics"]["training"].get("best_checkpoint")
-                record["scores"] = json.loads(scores.read_text().strip().splitlines()[-1])
-                durations.append(seconds)
-            except Exception as exc:  # the run's log tail says why
-                record["error"] = repr(exc)[:300]
-                record["log_tail"] = Path(logfile.name).read_text()[-3000:]
-            shutil.rmtree(model_dir, ignore_errors=True)
-            with open(out / "results.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
-            test_rw = record.get("scores", {}).get("test_rw", {}).get("macro_f1")
-            dev = record.get("dev_pooled_stance")
-            log(f"done {name} seed {seed} rc={proc.returncode}: dev {dev} test-rw {test_rw}")
-        if not running and (not jobs or time.monotonic() - start + expected >= deadline):
-            break
-        time.sleep(2)
-    log(f"finished {len(durations)} runs")
+            record = {"config": name, "args": args, "seed": seed}
+            jobs.append(Job(f"{name} seed {seed}", record, shell, model_dir, scores))
+    finished = run_jobs(jobs, out, deadline, workers, log)
+    log(f"finished {finished} runs")
 
 
 def main() -> None:
@@ -164,9 +209,7 @@ def main() -> None:
     if args.fp16_base:
         base = "/tmp/gpu_grid_base"
         widen_base(Path(args.fp16_base), Path(base))
-    pairs = args.variant or []
-    variants = [(pairs[i], shlex.split(pairs[i + 1])) for i in range(0, len(pairs), 2)]
-    run_grid(out, args.deadline, args.workers, base, variants or None, args.seeds)
+    run_grid(out, args.deadline, args.workers, base, parse_variants(args.variant) or None, args.seeds)
 
 
 if __name__ == "__main__":

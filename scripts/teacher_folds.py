@@ -22,12 +22,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,16 +111,11 @@ def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
+    from gpu_grid import Job, logger, parse_variants, run_jobs
+
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-
-    def log(message: str) -> None:
-        line = f"[{time.monotonic() - start:6.0f}s] {message}"
-        print(line, flush=True)
-        with open(out / "log.txt", "a") as f:
-            f.write(line + "\n")
-
+    log = logger(out / "log.txt")
     base = args.base
     if args.int8_base:
         base = str(work / "base")
@@ -131,61 +123,34 @@ def run(args: argparse.Namespace) -> None:
         log(f"rebuilt the base model in {base}")
     fold_dirs = write_folds(args.config, args.folds, work)
     log(f"wrote {args.folds} folds")
-    variants = [(args.variant[i], shlex.split(args.variant[i + 1])) for i in range(0, len(args.variant or []), 2)]
-    variants = variants or [("teacher", [])]
-    jobs = [(name, overrides, k) for name, overrides in variants for k in range(args.folds)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-    running: dict = {}
-    durations: list[float] = []
-    finished: dict[str, int] = {}
-    while True:
-        expected = sorted(durations)[len(durations) // 2] * 1.1 if durations else args.deadline * 0.5
-        while jobs and len(running) < args.workers and time.monotonic() - start + expected < args.deadline:
-            name, overrides, k = jobs.pop(0)
-            fold = fold_dirs[k]
-            model_dir = work / f"{name}-fold-{k}"
-            soft = work / f"{name}-fold-{k}.soft.jsonl"
+    variants = parse_variants(args.variant) or [("teacher", [])]
+    jobs = []
+    for name, overrides in variants:
+        for k, fold in enumerate(fold_dirs):
+            model_dir, soft = work / f"{name}-fold-{k}", work / f"{name}-fold-{k}.soft.jsonl"
             scores = work / f"{name}-fold-{k}.json"
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", str(fold / "config.yaml"),
                      "--base-model", base, "--output-dir", str(model_dir), "--no-progress", "--threads", "1",
                      *overrides]  # fmt: skip
             label = [sys.executable, __file__, "--label", str(model_dir), str(fold / "heldout"), str(soft)]
             shell = f"{shlex.join(train)} && {shlex.join(label)} > {scores}"
-            logfile = open(work / f"{name}-fold-{k}.log", "w")  # noqa: SIM115 (closed when the run ends)
-            proc = subprocess.Popen(["bash", "-c", shell], stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-            running[proc] = (name, overrides, k, model_dir, soft, scores, logfile, time.monotonic())
-            log(f"started {name} fold {k}")
-        for proc in list(running):
-            if proc.poll() is None:
-                if time.monotonic() - start > args.deadline:
-                    proc.kill()
-                continue
-            name, overrides, k, model_dir, soft, scores, logfile, began = running.pop(proc)
-            logfile.close()
-            record: dict = {"variant": name, "args": overrides, "fold": k, "rc": proc.returncode}
-            record["seconds"] = round(time.monotonic() - began)
-            try:
-                project = json.loads((model_dir / "stance_model.json").read_text())
-                record["dev_pooled_stance"] = round(project["metrics"]["dev"]["stance"]["macro_f1"], 4)
-                record["scores"] = json.loads(scores.read_text().strip().splitlines()[-1])
-                durations.append(record["seconds"])
-                finished[name] = finished.get(name, 0) + 1
-            except Exception as exc:  # the run's log tail says why
-                record["error"] = repr(exc)[:300]
-                record["log_tail"] = Path(logfile.name).read_text()[-3000:]
-            shutil.rmtree(model_dir, ignore_errors=True)
-            with open(out / "results.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
-            test_rw = record.get("scores", {}).get("test_rw", {}).get("macro_f1")
-            log(f"done {name} fold {k} rc={proc.returncode}: dev {record.get('dev_pooled_stance')} test-rw {test_rw}")
-            if finished.get(name) == args.folds:
-                with open(out / f"soft_{name}.jsonl", "w") as merged:
-                    for j in range(args.folds):
-                        merged.write((work / f"{name}-fold-{j}.soft.jsonl").read_text())
-                log(f"wrote {out / f'soft_{name}.jsonl'}")
-        if not running and (not jobs or time.monotonic() - start + expected >= args.deadline):
-            break
-        time.sleep(2)
+            record = {"variant": name, "args": overrides, "fold": k}
+            jobs.append(Job(f"{name} fold {k}", record, shell, model_dir, scores))
+    finished: dict[str, int] = {}
+
+    def merge_when_complete(job, record: dict) -> None:
+        """Once every fold of a variant is labelled: its soft labels in one file."""
+        name = record["variant"]
+        if "scores" not in record:
+            return
+        finished[name] = finished.get(name, 0) + 1
+        if finished[name] == args.folds:
+            with open(out / f"soft_{name}.jsonl", "w") as merged:
+                for k in range(args.folds):
+                    merged.write((work / f"{name}-fold-{k}.soft.jsonl").read_text())
+            log(f"wrote {out / f'soft_{name}.jsonl'}")
+
+    run_jobs(jobs, out, args.deadline, args.workers, log, first_guess=0.5, on_done=merge_when_complete)
     done = [out / f"soft_{name}.jsonl" for name, _ in variants if finished.get(name) == args.folds]
     if len(done) > 1 or args.keep_tasks:
         from training.distill import average_soft_labels
