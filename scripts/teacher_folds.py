@@ -64,7 +64,6 @@ def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
 
     from training.config import build_config, load_config_file
     from training.data import FileSpec, load_split
-    from training.distill import row_key
 
     config = build_config(config_path)
     raw = load_config_file(config_path)
@@ -76,7 +75,7 @@ def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
         data = load_split([FileSpec(spec.path, spec.max_rows)], config.task_specs(), problems)
         lines = Path(spec.path).read_bytes().splitlines(keepends=True)
         by_file.append(
-            (spec, [(fold_of(row_key(r), folds), lines[r.line - 1].rstrip(b"\r\n") + b"\n") for r in data.rows])
+            (spec, [(fold_of(r.digest, folds), lines[r.line - 1].rstrip(b"\r\n") + b"\n") for r in data.rows])
         )
     if problems:
         raise SystemExit("\n".join(map(str, problems)))

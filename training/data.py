@@ -67,6 +67,11 @@ class LabelledRow:
         """Identity of the model input (text, target, mention spans), for leak and conflict checks."""
         return (self.pair.text, self.pair.target or "", tuple((s.start, s.end) for s in self.pair.spans))
 
+    @property
+    def digest(self) -> str:
+        """A stable hash of ``key`` (the same on every run and machine): deterministic samples, soft-label keys."""
+        return hashlib.sha1(repr(self.key).encode("utf-8")).hexdigest()
+
 
 @dataclass
 class LoadedData:
@@ -309,7 +314,7 @@ def _header(records: list[tuple[int, dict | None, str | None]]) -> set[str]:
 
 def _sample(rows: list[LabelledRow], n: int) -> list[LabelledRow]:
     """A deterministic sample: the n rows whose content hashes lowest (stable across runs and machines)."""
-    ranked = sorted(rows, key=lambda r: hashlib.sha1(repr(r.key).encode("utf-8")).hexdigest())
+    ranked = sorted(rows, key=lambda r: r.digest)
     keep = {id(r) for r in ranked[:n]}
     return [r for r in rows if id(r) in keep]
 

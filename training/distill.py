@@ -15,7 +15,6 @@ per fold of the training data and labels each fold with the teacher that did not
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -28,11 +27,6 @@ from training.data import DataValidationError, LabelledRow, Problem
 PROBABILITY_TOLERANCE = 0.01  # how far a row's probabilities may sum from 1 (they are rounded when written)
 
 
-def row_key(row: LabelledRow) -> str:
-    """A stable identity of a row's model input (its text, target and mention spans)."""
-    return hashlib.sha1(repr(row.key).encode("utf-8")).hexdigest()
-
-
 def write_soft_labels(predictor, rows: Sequence[LabelledRow], path: str | os.PathLike, batch_size: int = 64) -> int:
     """The predictor's probabilities for every labelled task of every row, written to ``path``; returns rows."""
     predictions = predictor.predict([r.pair for r in rows], batch_size=batch_size)
@@ -40,12 +34,13 @@ def write_soft_labels(predictor, rows: Sequence[LabelledRow], path: str | os.Pat
     written = 0
     with open(path, "w", encoding="utf-8") as handle:
         for row, prediction in zip(rows, predictions, strict=True):
-            entry: dict = {"key": row_key(row), "text": row.pair.text, "target": row.pair.target}
-            for task in predictor.tasks:
-                if task.name in row.labels and task.name in prediction.tasks:
-                    probs = prediction.tasks[task.name].probabilities
-                    entry[task.name] = {label: round(p, 5) for label, p in probs.items()}
-            if len(entry) > 3:
+            probs = {
+                task.name: {label: round(p, 5) for label, p in prediction.tasks[task.name].probabilities.items()}
+                for task in predictor.tasks
+                if task.name in row.labels and task.name in prediction.tasks
+            }
+            if probs:
+                entry = {"key": row.digest, "text": row.pair.text, "target": row.pair.target, **probs}
                 handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 written += 1
     return written
@@ -131,14 +126,15 @@ def average_soft_labels(
             matches = [o.get(entry["key"]) for o in others]
             if any(m is None for m in matches):
                 continue
-            out = {k: entry[k] for k in ("key", "text", "target") if k in entry}
+            mean = {}
             for task, probs in entry.items():
                 if not isinstance(probs, dict) or (tasks and task not in tasks):
                     continue
                 if all(isinstance(m.get(task), dict) for m in matches):  # type: ignore[union-attr]
                     rows = [probs] + [m[task] for m in matches]  # type: ignore[index]
-                    out[task] = {label: round(sum(r[label] for r in rows) / len(rows), 5) for label in probs}
-            if len(out) > 3:
-                handle.write(json.dumps(out, ensure_ascii=False) + "\n")
+                    mean[task] = {label: round(sum(r[label] for r in rows) / len(rows), 5) for label in probs}
+            if mean:
+                out = {k: entry[k] for k in ("key", "text", "target") if k in entry}
+                handle.write(json.dumps({**out, **mean}, ensure_ascii=False) + "\n")
                 written += 1
     return written

@@ -27,7 +27,7 @@ from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
 from training.data import LabelledRow, LoadedData, load_training_data
 from training.data import fingerprint as data_fingerprint
-from training.distill import load_soft_labels, row_key
+from training.distill import load_soft_labels
 from training.embedding_grad import reused_embedding_gradient
 from training.evaluate import evaluate_rows
 from training.metrics import macro_f1, selection_score
@@ -81,7 +81,7 @@ def build_examples(
     """
     examples = []
     for row in rows:
-        row_soft = soft.get(row_key(row), {}) if soft else {}
+        row_soft = soft.get(row.digest, {}) if soft else {}
         for kind in ("pair", "sentence"):
             kind_tasks = [t for t in tasks if t.input == kind]
             if not any(t.name in row.labels for t in kind_tasks):

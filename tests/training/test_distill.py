@@ -12,7 +12,7 @@ from stance_cli.main import main
 from tests.conftest import stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
 from training.data import DataValidationError, load_evaluation_data
-from training.distill import load_soft_labels, row_key, write_soft_labels
+from training.distill import load_soft_labels, write_soft_labels
 from training.train import build_examples, train
 
 STANCE = TaskSpec("stance", ("against", "neutral", "favor"), "pair")
@@ -34,11 +34,11 @@ def test_soft_labels_round_trip_through_the_cli(tiny_model, data, tmp_path, caps
     predictor = StancePredictor.from_dir(tiny_model)
     rows = load_evaluation_data([str(train_file)], predictor.tasks).rows
     soft = load_soft_labels([out], predictor.tasks)
-    assert set(soft) == {row_key(r) for r in rows}
+    assert set(soft) == {r.digest for r in rows}
     first = json.loads(out.read_text().splitlines()[0])
     assert first["text"] == rows[0].pair.text and set(first) >= {"key", "target", "stance"}
     for row in rows:  # only the tasks each row is labelled with, in the model's label order, summing to 1
-        probs = soft[row_key(row)]
+        probs = soft[row.digest]
         assert set(probs) == set(row.labels)
         assert all(abs(sum(p) - 1) < 1e-6 for p in probs.values())
 
@@ -102,7 +102,7 @@ def test_examples_take_soft_labels_only_for_the_tasks_that_read_their_input(tmp_
         [{"text": "Turkey backs the deal.", "target": "Turkey", "stance": "favor", "sentiment": "positive"}],
     )
     rows = load_evaluation_data([str(rows_file)], [STANCE, SENTIMENT]).rows
-    soft = {row_key(rows[0]): {"stance": [0.1, 0.2, 0.7], "sentiment": [0.2, 0.2, 0.6]}}
+    soft = {rows[0].digest: {"stance": [0.1, 0.2, 0.7], "sentiment": [0.2, 0.2, 0.6]}}
     pair, sentence = build_examples(rows, [STANCE, SENTIMENT], soft)
     assert pair.kind == "pair" and pair.soft == {"stance": [0.1, 0.2, 0.7]}
     assert sentence.kind == "sentence" and sentence.soft == {"sentiment": [0.2, 0.2, 0.6]}
