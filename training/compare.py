@@ -12,7 +12,7 @@ import numpy as np
 from model.predictor import StancePredictor
 from training.data import load_evaluation_data
 from training.evaluate import evaluate_rows
-from training.metrics import macro_f1
+from training.metrics import bootstrap_f1
 
 
 def compare(
@@ -37,7 +37,7 @@ def compare(
         gold = np.array([index[base_data.rows[i].labels[task.name]] for i in rows])
         samples = rng.integers(0, len(rows), size=(resamples, len(rows)))
         base_pred = np.array([index[base_predictions[i].tasks[task.name].label] for i in rows])
-        base_boot = np.array([macro_f1(gold[s], base_pred[s], len(task.labels)) for s in samples])
+        base_boot = bootstrap_f1(gold, base_pred, len(task.labels), samples)
         entries = []
         for directory, predictor, data, metrics, predictions in runs:
             if task.name not in metrics:
@@ -48,7 +48,7 @@ def compare(
                     f"{directory}: task {task.name!r} labels or rows differ from {base_dir}; not comparable"
                 )
             pred = np.array([index[predictions[i].tasks[task.name].label] for i in rows])
-            boot = np.array([macro_f1(gold[s], pred[s], len(task.labels)) for s in samples])
+            boot = bootstrap_f1(gold, pred, len(task.labels), samples)
             diff = boot - base_boot
             m = metrics[task.name]
             entries.append({

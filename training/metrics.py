@@ -74,17 +74,22 @@ def bootstrap_f1_interval(
     It says how much the score of this model could move on another test set of the same size and kind (resampling
     the items with replacement), not how much it varies between training runs.
     """
-    gold_a, pred_a = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
-    if len(gold_a) == 0:
+    if len(gold) == 0:
         raise ValueError("bootstrap_f1_interval: no items")
-    chosen = list(range(n)) if classes is None else list(classes)
     rng = np.random.default_rng(seed)
-    scores = np.empty(resamples)
-    for k in range(resamples):
-        sample = rng.integers(0, len(gold_a), len(gold_a))
-        scores[k] = per_class(confusion(gold_a[sample], pred_a[sample], n))[2][chosen].mean()
-    low, high = np.percentile(scores, [2.5, 97.5])
+    samples = np.stack([rng.integers(0, len(gold), len(gold)) for _ in range(resamples)])
+    low, high = np.percentile(bootstrap_f1(gold, pred, n, samples, classes), [2.5, 97.5])
     return float(low), float(high)
+
+
+def bootstrap_f1(
+    gold: Sequence[int], pred: Sequence[int], n: int, samples: np.ndarray, classes: Sequence[int] | None = None
+) -> np.ndarray:
+    """The mean F1 over ``classes`` (all classes: macro-F1) on each resample of the items (a row of indices in
+    ``samples``); the same ``samples`` for two models give paired scores."""
+    gold_a, pred_a = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    chosen = list(range(n)) if classes is None else list(classes)
+    return np.array([per_class(confusion(gold_a[s], pred_a[s], n))[2][chosen].mean() for s in samples])
 
 
 def selection_score(f1_by_task: dict[str, float], select_on: str) -> float:
