@@ -55,16 +55,27 @@ SCORED = {
 }
 
 
-def widen_base(source: Path, target: Path) -> None:
+def rebuild_base(parts: list[Path], target: Path) -> None:
+    """A float32 base model folder from weights shrunk to travel: float16 tensors and int8 matrices (``<name>.q8``
+    times ``<name>.scale``), in the safetensors files of one or more folders (their other files are copied)."""
     from safetensors.torch import load_file, save_file
 
     target.mkdir(parents=True, exist_ok=True)
-    for f in source.iterdir():
-        if f.name != "model16.safetensors":
-            shutil.copy(f, target / f.name)
-    weights = load_file(str(source / "model16.safetensors"))
-    widened = {k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
-    save_file(widened, str(target / "model.safetensors"))
+    weights: dict = {}
+    for part in parts:
+        for f in part.iterdir():
+            if f.suffix == ".safetensors":
+                weights.update(load_file(str(f)))
+            else:
+                shutil.copy(f, target / f.name)
+    out = {}
+    for name, tensor in weights.items():
+        if name.endswith(".q8"):
+            stem = name[: -len(".q8")]
+            out[stem] = (tensor.float() * weights[stem + ".scale"].float()).contiguous()
+        elif not name.endswith(".scale"):
+            out[name] = tensor.float().contiguous() if tensor.is_floating_point() else tensor
+    save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
 
 
 def score(model_dir: Path) -> dict:
@@ -208,7 +219,7 @@ def main() -> None:
     base = args.base
     if args.fp16_base:
         base = "/tmp/gpu_grid_base"
-        widen_base(Path(args.fp16_base), Path(base))
+        rebuild_base([Path(args.fp16_base)], Path(base))
     run_grid(out, args.deadline, args.workers, base, parse_variants(args.variant) or None, args.seeds)
 
 

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,28 +33,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 def fold_of(key: str, folds: int) -> int:
     return int(hashlib.sha1(key.encode()).hexdigest(), 16) % folds
-
-
-def rebuild_int8_base(parts: list[Path], target: Path) -> None:
-    """Float32 weights from int8 matrices (``<name>.q8`` times ``<name>.scale``) and float16 tensors."""
-    from safetensors.torch import load_file, save_file
-
-    target.mkdir(parents=True, exist_ok=True)
-    weights: dict = {}
-    for part in parts:
-        for f in part.iterdir():
-            if f.suffix == ".safetensors":
-                weights.update(load_file(str(f)))
-            else:
-                shutil.copy(f, target / f.name)
-    out = {}
-    for name, tensor in weights.items():
-        if name.endswith(".q8"):
-            stem = name[: -len(".q8")]
-            out[stem] = (tensor.float() * weights[stem + ".scale"].float()).contiguous()
-        elif not name.endswith(".scale"):
-            out[name] = tensor.float().contiguous() if tensor.is_floating_point() else tensor
-    save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
 
 
 def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
@@ -110,7 +87,7 @@ def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    from gpu_grid import Job, logger, parse_variants, run_jobs
+    from gpu_grid import Job, logger, parse_variants, rebuild_base, run_jobs
 
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +95,7 @@ def run(args: argparse.Namespace) -> None:
     base = args.base
     if args.int8_base:
         base = str(work / "base")
-        rebuild_int8_base([Path(p) for p in args.int8_base], Path(base))
+        rebuild_base([Path(p) for p in args.int8_base], Path(base))
         log(f"rebuilt the base model in {base}")
     fold_dirs = write_folds(args.config, args.folds, work)
     log(f"wrote {args.folds} folds")
