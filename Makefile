@@ -39,7 +39,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy model serve
+	$(BIN)/mypy model serve training analysis stance_cli
 
 format: install
 	$(BIN)/ruff format .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -83,10 +84,10 @@ class ResultWriter:
             raise CorpusError(f"{path}: unsupported output type {self.format!r}; use {', '.join(OUTPUT_FORMATS)}")
         self.partial = self.path.with_name(self.path.name + ".partial") if self.path else None
         self._handle: IO[str] | None = None
-        self._csv = None
-        self._parquet = None
+        self._csv: csv.DictWriter[str] | None = None
+        self._parquet: Any = None  # pyarrow.parquet.ParquetWriter; pyarrow is imported only for Parquet output
         self._columns: list[str] | None = None
-        self._schema = None
+        self._schema: Any = None
         self._dropped: set[str] = set()
         self.labels = labels or {}
         self.report = report or (lambda message: print(message, file=sys.stderr))
@@ -117,9 +118,8 @@ class ResultWriter:
             self.report(f"warning: fields {sorted(dropped)} first appear after the first chunk; not in {self.path}")
         rows = [{c: row.get(c) for c in self._columns} for row in rows]
         if self.format == ".csv":
-            import csv
-
             if self._csv is None:
+                assert self._handle is not None, "the output is opened in __enter__"
                 self._csv = csv.DictWriter(self._handle, fieldnames=self._columns, extrasaction="ignore")
                 self._csv.writeheader()
             self._csv.writerows(rows)

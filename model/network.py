@@ -8,12 +8,16 @@ read the mean of the token states, which is what the sentence-transformers base 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from model.types import POOLINGS, TaskSpec
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 IGNORE_INDEX = -100
 
@@ -37,7 +41,7 @@ class StanceNetwork(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: PreTrainedModel,
         tasks: Sequence[TaskSpec],
         pooling: str = "mean+marker",
         start_marker_id: int | None = None,
@@ -52,7 +56,7 @@ class StanceNetwork(nn.Module):
         self.pooling = pooling
         self.start_marker_id = start_marker_id
         self.end_marker_id = end_marker_id
-        hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr,arg-type]
+        hidden = int(encoder.config.hidden_size)
         self.heads = nn.ModuleDict()
         for task in self.tasks:
             width = (3 if pooling == "mean+markers" else 2) * hidden if self._uses_marker(task) else hidden
@@ -84,7 +88,21 @@ class StanceNetwork(nn.Module):
         kl = (teacher * (teacher.clamp(min=1e-8).log() - student)).sum(-1).mean() * (t * t)
         return (1.0 - self.distill_weight) * gold_loss + self.distill_weight * kl
 
-    def set_class_weights(self, weights: dict[str, Sequence[float]]) -> None:
+    def set_head_dropout(self, p: float) -> None:
+        """The dropout rate before each task head (a model fine-tuned again may use another than its first)."""
+        for head in self.heads.values():
+            for module in head.modules():
+                if isinstance(module, nn.Dropout):
+                    module.p = p
+
+    def reset_head_weights(self) -> None:
+        """Draw each task head's output layer afresh from the current random state."""
+        for head in self.heads.values():
+            for module in head.modules():
+                if isinstance(module, nn.Linear):
+                    module.reset_parameters()
+
+    def set_class_weights(self, weights: Mapping[str, Sequence[float]]) -> None:
         """Per-task loss weights for each label (training only; not saved with the model)."""
         self.class_weights = {name: torch.tensor(list(w), dtype=torch.float) for name, w in weights.items()}
 

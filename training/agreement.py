@@ -49,7 +49,9 @@ def load_annotations(
     files: list[str],
 ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, dict[str, str]]]]:
     """(annotator names, item data by key, labels[key][annotator][task])."""
-    names, items, labels = [], {}, {}
+    names: list[str] = []
+    items: dict[str, dict[str, Any]] = {}
+    labels: dict[str, dict[str, dict[str, str]]] = {}
     for index, file in enumerate(files):
         name = Path(file).stem
         if name in names:

@@ -94,7 +94,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "## Configuration",
         "",
         f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}"
-        f"{_layer_decay(cfg.get('layer_lr_decay'))}{_head_scale(cfg.get('head_lr_scale'))}, "
+        f"{_layer_decay(cfg.get('layer_lr_decay'))}{_head_scale(cfg.get('head_lr_scale'))}"
+        f"{_reinit(cfg.get('reinit_layers'))}, "
         f"batch {cfg.get('batch_size')}, "
         f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
         f"seed {cfg.get('soup_seeds') or cfg.get('seed')}{_distill(cfg)}; "
@@ -106,6 +107,10 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
 
 def _layer_decay(decay) -> str:
     return f" (x{decay} per encoder layer down)" if decay not in (None, 1) else ""
+
+
+def _reinit(count) -> str:
+    return f", top {count} encoder layer(s) re-initialised" if count else ""
 
 
 def _head_scale(scale) -> str:

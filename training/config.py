@@ -73,6 +73,11 @@ class TrainConfig:
     head_lr_scale: float = _f(
         1.0, "learning-rate factor for the task heads relative to learning_rate (e.g. 10: the heads learn faster)"
     )
+    reinit_layers: int = _f(
+        0,
+        "re-initialise the top N encoder layers before fine-tuning (their pre-trained weights suit the pre-training "
+        "objective; 0: keep every layer)",
+    )
     soft_labels: list = _f(
         [], "soft-label files (stance soft-labels; a teacher's probabilities per training row) to distil from"
     )
@@ -175,6 +180,10 @@ class TrainConfig:
             raise ConfigError(f"layer_lr_decay: must be above 0 and at most 1, not {self.layer_lr_decay}")
         if not 0.0 < self.head_lr_scale <= 1000.0:
             raise ConfigError(f"head_lr_scale: must be above 0 and at most 1000, not {self.head_lr_scale}")
+        if self.reinit_layers < 0:
+            raise ConfigError(f"reinit_layers: must be 0 or more, not {self.reinit_layers}")
+        if self.reinit_layers and self.init_from:
+            raise ConfigError("reinit_layers: only for a new model from the base encoder, not with init_from")
         if not 0.0 <= self.distill_weight <= 1.0:
             raise ConfigError(f"distill_weight: must be between 0 and 1, not {self.distill_weight}")
         if self.distill_weight > 0 and not self.soft_labels:

@@ -79,7 +79,7 @@ def reused_embedding_gradient(embedding: nn.Module) -> Iterator[bool]:
             return nn.functional.embedding(ids, embedding.weight, embedding.padding_idx)
         return _Lookup.apply(ids, embedding.weight, embedding.padding_idx, buffer)
 
-    embedding.forward = forward  # type: ignore[method-assign]
+    embedding.forward = forward  # type: ignore[method-assign,assignment]
     try:
         yield True
     finally:

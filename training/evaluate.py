@@ -35,8 +35,8 @@ def evaluate_rows(
                 by_target[row.pair.target][0].append(g)
                 by_target[row.pair.target][1].append(q)
         report["per_target"] = {}
-        for target, (g, q) in sorted(by_target.items(), key=lambda kv: -len(kv[1][0])):
-            sub = classification_report(g, q, task.labels)
+        for target, (target_gold, target_pred) in sorted(by_target.items(), key=lambda kv: -len(kv[1][0])):
+            sub = classification_report(target_gold, target_pred, task.labels)
             entry = {"n": sub["n"], "macro_f1": sub["macro_f1"], "accuracy": sub["accuracy"]}
             if "f1_against_favor" in sub:
                 entry["f1_against_favor"] = sub["f1_against_favor"]

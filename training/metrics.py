@@ -83,7 +83,11 @@ def bootstrap_f1_interval(
 
 
 def bootstrap_f1(
-    gold: Sequence[int], pred: Sequence[int], n: int, samples: np.ndarray, classes: Sequence[int] | None = None
+    gold: Sequence[int] | np.ndarray,
+    pred: Sequence[int] | np.ndarray,
+    n: int,
+    samples: np.ndarray,
+    classes: Sequence[int] | None = None,
 ) -> np.ndarray:
     """The mean F1 over ``classes`` (all classes: macro-F1) on each resample of the items (a row of indices in
     ``samples``); the same ``samples`` for two models give paired scores."""

@@ -98,7 +98,11 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
 
     seeds = [int(s) for s in config.soup_seeds]
     work = runs_dir(config.output_dir)
-    if not resume:
+    if not resume and work.is_dir():
+        finished = sorted(d.name for d in work.iterdir() if (d / PROJECT_FILE).is_file())
+        if finished:
+            log.warning("soup: starting afresh without --resume; discarding the finished runs %s in %s "
+                        "(pass --resume to reuse them)", finished, work)  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
 

@@ -108,14 +108,15 @@ def candidates(
                         )  # fmt: skip
         else:
             for doc in batch:
-                for s in split_sentences(doc.text):
-                    if s.boilerplate:
+                for sentence in split_sentences(doc.text):
+                    if sentence.boilerplate:
                         continue
-                    for actor, spans in registry.find_mentions(s.text).items():
+                    text = sentence.text
+                    for actor, spans in registry.find_mentions(text).items():
                         first = spans[0]
                         yield Candidate(
-                            doc.id, str(doc.meta.get("source", "")), s.index, s.text, actor, first.start, first.end,
-                            s.text[first.start : first.end],
+                            doc.id, str(doc.meta.get("source", "")), sentence.index, text, actor, first.start,
+                            first.end, text[first.start : first.end],
                         )  # fmt: skip
 
     for doc in documents:

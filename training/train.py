@@ -55,6 +55,7 @@ RESUME_FIELDS = (
     "label_smoothing",
     "layer_lr_decay",
     "head_lr_scale",
+    "reinit_layers",
     "soft_labels",
     "distill_weight",
     "distill_temperature",
@@ -257,11 +258,36 @@ def layer_lr_scale(name: str, num_layers: int, decay: float, head_scale: float =
     return 1.0
 
 
+def reinit_top_layers(encoder: torch.nn.Module, count: int) -> None:
+    """Draw the weights of the encoder's top ``count`` layers afresh, as BERT-style pre-training starts them
+    (linear weights from N(0, initializer_range), biases 0, layer norms 1 and 0), from the current random state."""
+    if count <= 0:
+        return
+    config = getattr(encoder, "config", None)
+    num_layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+    stacks = [m for m in encoder.modules() if isinstance(m, torch.nn.ModuleList) and len(m) == num_layers]
+    if not num_layers or not stacks:
+        raise ConfigError("reinit_layers: cannot find the encoder's stack of layers")
+    if count > num_layers:
+        raise ConfigError(f"reinit_layers: the encoder has {num_layers} layers, not {count}")
+    std = float(getattr(config, "initializer_range", 0.02))
+    for layer in stacks[0][-count:]:
+        for module in layer.modules():
+            if isinstance(module, torch.nn.Linear):
+                torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+            elif isinstance(module, torch.nn.LayerNorm):
+                torch.nn.init.ones_(module.weight)
+                torch.nn.init.zeros_(module.bias)
+
+
 def _split_by_layer_lr(
     optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float, head_scale: float = 1.0
 ) -> None:
     """Split each parameter group of the fresh ``optimizer`` by `layer_lr_scale`, each part at its own rate."""
-    num_layers = int(getattr(model.encoder.config, "num_hidden_layers", 0) or 0)
+    encoder_config = getattr(getattr(model, "encoder", None), "config", None)
+    num_layers = int(getattr(encoder_config, "num_hidden_layers", 0) or 0)
     names = {id(p): n for n, p in model.named_parameters()}
     groups: list[dict[str, Any]] = []
     for group in optimizer.param_groups:
@@ -361,8 +387,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         network.tasks = tasks
         for name in [n for n in network.heads if n not in {t.name for t in tasks}]:
             del network.heads[name]  # --only-tasks: the new model carries only the heads it was trained for
-        for head in network.heads.values():
-            head[0].p = config.dropout
+        network.set_head_dropout(config.dropout)
     else:
         resolved = resolve_base_model(base_name)
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
@@ -370,8 +395,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         network = network_from_base(resolved, tasks, fmt, pooling, tokenizer, dropout=config.dropout)
         # Drawn again after the seed so that the heads do not depend on how the encoder was loaded or resized
         # (kept: the published default model was trained with this sequence of random draws).
-        for head in network.heads.values():
-            head[-1].reset_parameters()
+        network.reset_head_weights()
+        reinit_top_layers(network.encoder, config.reinit_layers)
     network.train()
     encoder = InputEncoder(tokenizer, fmt)
 
@@ -404,7 +429,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     warmup_steps = round(total_steps * config.warmup_ratio)
     cyclic = config.swa_lr > 0 and dev_set is not None
     swa_begin = swa_start_step(config.swa_from, total_steps, eval_every, cyclic)
-    lr_factor = lr_factor_fn(total_steps, warmup_steps, swa_begin - 1 if cyclic else None, eval_every, config.swa_lr)
+    # The cycles start one step before the first averaged snapshot (the config requires swa_from with swa_lr).
+    cycles_from = swa_begin - 1 if cyclic and swa_begin is not None else None
+    lr_factor = lr_factor_fn(total_steps, warmup_steps, cycles_from, eval_every, config.swa_lr)
     args = TrainingArguments(
         output_dir=str(work),
         per_device_train_batch_size=config.batch_size,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 
 import pytest
@@ -16,7 +17,7 @@ from model.types import Span
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
-from training.train import checkpoints_dir, layer_lr_scale, train
+from training.train import checkpoints_dir, layer_lr_scale, reinit_top_layers, train
 
 
 @pytest.fixture
@@ -290,6 +291,16 @@ def test_a_soup_trains_one_run_per_seed_and_keeps_the_dev_best_average(tiny_base
     assert "stance" in prediction.tasks
 
 
+def test_a_soup_without_resume_says_which_finished_runs_it_discards(tiny_base, data, tmp_path, caplog):
+    finished = tmp_path / "soup.runs" / "seed-3"
+    finished.mkdir(parents=True)
+    (finished / PROJECT_FILE).write_text("{}")  # left by an interrupted soup
+    config = tiny_config(tiny_base, data, tmp_path / "soup", max_steps=1, soup_seeds=[3, 5], soup_parallel=False)
+    with caplog.at_level(logging.WARNING, logger="stance.train"):
+        train(config)
+    assert "discarding the finished runs ['seed-3']" in caplog.text and "--resume" in caplog.text
+
+
 def test_init_seed_fixes_the_new_weights_and_seed_the_rest(tiny_base, data, tmp_path):
     def heads(name, **settings):
         # learning rate 0: the weights stay as initialised
@@ -385,11 +396,43 @@ def test_layer_lr_scale_leaves_heads_and_other_names_alone():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("layer_lr_decay", 0.0), ("layer_lr_decay", 1.5), ("label_smoothing", 1.0), ("head_lr_scale", 0.0)],
+    [
+        ("layer_lr_decay", 0.0),
+        ("layer_lr_decay", 1.5),
+        ("label_smoothing", 1.0),
+        ("head_lr_scale", 0.0),
+        ("reinit_layers", -1),
+    ],
 )
 def test_regularisation_settings_are_checked(data, field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(train_files=[str(data[0])], **{field: value}).validate()
+
+
+def test_reinit_layers_draws_only_the_top_layers_afresh(tiny_base, tmp_path):
+    from transformers import AutoModel
+
+    def weights(encoder, layer):
+        return torch.cat([p.flatten() for p in encoder.encoder.layer[layer].parameters()])
+
+    pretrained = AutoModel.from_pretrained(tiny_base)
+    encoder = AutoModel.from_pretrained(tiny_base)
+    top = len(encoder.encoder.layer) - 1
+    reinit_top_layers(encoder, 1)
+    assert torch.equal(weights(encoder, 0), weights(pretrained, 0))
+    assert not torch.equal(weights(encoder, top), weights(pretrained, top))
+    norm = encoder.encoder.layer[top].output.LayerNorm
+    assert torch.equal(norm.weight, torch.ones_like(norm.weight)) and not norm.bias.any()
+    with pytest.raises(ConfigError, match="has 2 layers, not 3"):
+        reinit_top_layers(encoder, 3)
+
+
+def test_reinit_layers_is_saved_and_needs_a_base_model(tiny_base, data, tmp_path):
+    path = train(tiny_config(tiny_base, data, tmp_path / "reinit", max_steps=1, reinit_layers=1))
+    assert json.loads((path / PROJECT_FILE).read_text())["training_config"]["reinit_layers"] == 1
+    assert "top 1 encoder layer(s) re-initialised" in (path / "README.md").read_text()
+    with pytest.raises(ConfigError, match="not with init_from"):
+        TrainConfig(train_files=[str(data[0])], init_from=str(path), reinit_layers=1).validate()
 
 
 def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data, tmp_path):
