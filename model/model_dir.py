@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from model.formatting import InputFormat
 from model.network import StanceNetwork
@@ -127,6 +127,23 @@ def read_project(path: str | os.PathLike) -> ModelProject:
     return ModelProject.from_dict(data, where=str(project_path))
 
 
+def canonical_safetensors(data: bytes) -> bytes:
+    """The same safetensors file with its metadata keys in sorted order.
+
+    safetensors writes the metadata from a hash map whose order changes from one process to the next, so the same
+    weights would give files (and ``weights_sha256`` fingerprints) that differ. The header keeps its length, so
+    the tensor offsets do not move.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    if len(text) > length:
+        raise ValueError("canonical_safetensors: the rewritten header is longer than the original")
+    return data[:8] + text.ljust(length, b" ") + data[8 + length :]
+
+
 def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokenizer, project: ModelProject) -> None:
     """Write a complete model directory into ``directory`` (which should be empty; see `atomic_directory`)."""
     directory = Path(directory)
@@ -138,7 +155,7 @@ def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokeniz
         name = key[len(ENCODER_PREFIX) :] if key.startswith(ENCODER_PREFIX) else key
         state[name] = value.detach().to("cpu").contiguous()
     weights = directory / WEIGHTS_FILE
-    save_file(state, str(weights), metadata={"format": "pt", "producer": "actor-stance"})
+    weights.write_bytes(canonical_safetensors(save(state, metadata={"format": "pt", "producer": "actor-stance"})))
     project.weights_sha256 = file_sha256(weights)
     (directory / PROJECT_FILE).write_text(json.dumps(project.to_dict(), indent=2, ensure_ascii=False) + "\n")
 

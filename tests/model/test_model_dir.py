@@ -6,7 +6,14 @@ import shutil
 import pytest
 import torch
 
-from model.model_dir import PROJECT_FILE, WEIGHTS_FILE, ModelDirError, atomic_directory, load_model_dir
+from model.model_dir import (
+    PROJECT_FILE,
+    WEIGHTS_FILE,
+    ModelDirError,
+    atomic_directory,
+    canonical_safetensors,
+    load_model_dir,
+)
 
 
 @pytest.fixture
@@ -79,3 +86,18 @@ def test_atomic_directory_leaves_target_untouched_on_failure(tmp_path):
     with atomic_directory(target) as building:
         (building / "new").write_text("new")
     assert [p.name for p in target.iterdir()] == ["new"]
+
+
+def test_the_same_weights_give_the_same_file_whatever_order_safetensors_wrote_the_metadata_in():
+    from safetensors.torch import load, save
+
+    data = save({"b": torch.ones(3), "a": torch.zeros(2)}, metadata={"format": "pt", "producer": "actor-stance"})
+    length = int.from_bytes(data[:8], "little")
+    header = data[8 : 8 + length]
+    forward, backward = b'{"format":"pt","producer":"actor-stance"}', b'{"producer":"actor-stance","format":"pt"}'
+    assert forward in header or backward in header
+    one = data[:8] + header.replace(backward, forward) + data[8 + length :]
+    other = data[:8] + header.replace(forward, backward) + data[8 + length :]
+    assert one != other
+    assert canonical_safetensors(one) == canonical_safetensors(other) == one
+    assert torch.equal(load(canonical_safetensors(other))["b"], torch.ones(3))
