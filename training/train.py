@@ -376,8 +376,6 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             raise ConfigError(f"--resume: settings differ from the interrupted run: {changed}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "train_config.json").write_text(json.dumps(fingerprint, indent=2))
 
     # The new weights (heads, marker tokens) are drawn from `init_seed`; the Trainer then seeds data order and
     # dropout from `seed` again.
@@ -432,6 +430,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     # The cycles start one step before the first averaged snapshot (the config requires swa_from with swa_lr).
     cycles_from = swa_begin - 1 if cyclic and swa_begin is not None else None
     lr_factor = lr_factor_fn(total_steps, warmup_steps, cycles_from, eval_every, config.swa_lr)
+    # Created only now, so that a setting found wrong while the network and data were prepared leaves nothing behind.
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "train_config.json").write_text(json.dumps(fingerprint, indent=2))
     args = TrainingArguments(
         output_dir=str(work),
         per_device_train_batch_size=config.batch_size,

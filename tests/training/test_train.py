@@ -433,6 +433,9 @@ def test_reinit_layers_is_saved_and_needs_a_base_model(tiny_base, data, tmp_path
     assert "top 1 encoder layer(s) re-initialised" in (path / "README.md").read_text()
     with pytest.raises(ConfigError, match="not with init_from"):
         TrainConfig(train_files=[str(data[0])], init_from=str(path), reinit_layers=1).validate()
+    with pytest.raises(ConfigError, match="has 2 layers, not 5"):
+        train(tiny_config(tiny_base, data, tmp_path / "too-many", max_steps=1, reinit_layers=5))
+    assert not (tmp_path / "too-many").exists() and not checkpoints_dir(str(tmp_path / "too-many")).exists()
 
 
 def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data, tmp_path):
