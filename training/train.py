@@ -258,19 +258,23 @@ def layer_lr_scale(name: str, num_layers: int, decay: float, head_scale: float =
     return 1.0
 
 
+def _num_layers(encoder: object) -> int:
+    """The encoder's number of transformer layers from its config (0 where it does not say)."""
+    return int(getattr(getattr(encoder, "config", None), "num_hidden_layers", 0) or 0)
+
+
 def reinit_top_layers(encoder: torch.nn.Module, count: int) -> None:
     """Draw the weights of the encoder's top ``count`` layers afresh, as BERT-style pre-training starts them
     (linear weights from N(0, initializer_range), biases 0, layer norms 1 and 0), from the current random state."""
     if count <= 0:
         return
-    config = getattr(encoder, "config", None)
-    num_layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+    num_layers = _num_layers(encoder)
     stacks = [m for m in encoder.modules() if isinstance(m, torch.nn.ModuleList) and len(m) == num_layers]
     if not num_layers or not stacks:
         raise ConfigError("reinit_layers: cannot find the encoder's stack of layers")
     if count > num_layers:
         raise ConfigError(f"reinit_layers: the encoder has {num_layers} layers, not {count}")
-    std = float(getattr(config, "initializer_range", 0.02))
+    std = float(getattr(encoder.config, "initializer_range", 0.02))
     for layer in stacks[0][-count:]:
         for module in layer.modules():
             if isinstance(module, torch.nn.Linear):
@@ -286,8 +290,7 @@ def _split_by_layer_lr(
     optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float, head_scale: float = 1.0
 ) -> None:
     """Split each parameter group of the fresh ``optimizer`` by `layer_lr_scale`, each part at its own rate."""
-    encoder_config = getattr(getattr(model, "encoder", None), "config", None)
-    num_layers = int(getattr(encoder_config, "num_hidden_layers", 0) or 0)
+    num_layers = _num_layers(getattr(model, "encoder", None))
     names = {id(p): n for n, p in model.named_parameters()}
     groups: list[dict[str, Any]] = []
     for group in optimizer.param_groups:
