@@ -95,7 +95,7 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "",
         f"epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}"
         f"{_layer_decay(cfg.get('layer_lr_decay'))}{_head_scale(cfg.get('head_lr_scale'))}"
-        f"{_reinit(cfg.get('reinit_layers'))}, "
+        f"{_reinit(cfg.get('reinit_layers'))}{_frozen(cfg.get('frozen_layers'))}, "
         f"batch {cfg.get('batch_size')}, "
         f"warm-up {cfg.get('warmup_ratio')}, class weighting {cfg.get('class_weighting')}, "
         f"seed {cfg.get('soup_seeds') or cfg.get('seed')}{_distill(cfg)}; "
@@ -111,6 +111,10 @@ def _layer_decay(decay) -> str:
 
 def _reinit(count) -> str:
     return f", top {count} encoder layer(s) re-initialised" if count else ""
+
+
+def _frozen(count) -> str:
+    return f", the {count} lowest encoder layer(s) frozen (embeddings counted as one)" if count else ""
 
 
 def _head_scale(scale) -> str:

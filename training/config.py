@@ -78,6 +78,12 @@ class TrainConfig:
         "re-initialise the top N encoder layers before fine-tuning (their pre-trained weights suit the pre-training "
         "objective; 0: keep every layer)",
     )
+    frozen_layers: int = _f(
+        0,
+        "keep the N lowest encoder layers fixed, the embeddings counting as the lowest (1: the embeddings; 3: "
+        "the embeddings and the two lowest transformer layers); their backward pass is skipped, so steps are "
+        "faster (0: train every layer)",
+    )
     soft_labels: list = _f(
         [], "soft-label files (stance soft-labels; a teacher's probabilities per training row) to distil from"
     )
@@ -184,6 +190,8 @@ class TrainConfig:
             raise ConfigError(f"reinit_layers: must be 0 or more, not {self.reinit_layers}")
         if self.reinit_layers and self.init_from:
             raise ConfigError("reinit_layers: only for a new model from the base encoder, not with init_from")
+        if self.frozen_layers < 0:
+            raise ConfigError(f"frozen_layers: must be 0 or more, not {self.frozen_layers}")
         if not 0.0 <= self.distill_weight <= 1.0:
             raise ConfigError(f"distill_weight: must be between 0 and 1, not {self.distill_weight}")
         if self.distill_weight > 0 and not self.soft_labels:

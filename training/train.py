@@ -56,6 +56,7 @@ RESUME_FIELDS = (
     "layer_lr_decay",
     "head_lr_scale",
     "reinit_layers",
+    "frozen_layers",
     "soft_labels",
     "distill_weight",
     "distill_temperature",
@@ -286,6 +287,30 @@ def reinit_top_layers(encoder: torch.nn.Module, count: int) -> None:
                 torch.nn.init.zeros_(module.bias)
 
 
+def freeze_bottom_layers(encoder: torch.nn.Module, count: int) -> int:
+    """Keep the encoder's ``count`` lowest layers fixed, the embeddings counting as the lowest: their parameters
+    stop requiring gradients, so the backward pass ends above them. Returns how many parameters were frozen."""
+    if count <= 0:
+        return 0
+    num_layers = _num_layers(encoder)
+    if not num_layers:
+        raise ConfigError("frozen_layers: cannot find the encoder's number of layers in its config")
+    if count > num_layers + 1:
+        raise ConfigError(
+            f"frozen_layers: the encoder has {num_layers + 1} layers counting the embeddings, not {count}"
+        )
+    frozen = 0
+    for name, param in encoder.named_parameters():
+        found = _LAYER.search(f".{name}")
+        level = int(found.group(1)) + 1 if found else 0 if "embed" in name else num_layers + 1
+        if level < count:
+            param.requires_grad_(False)
+            frozen += param.numel()
+    if not frozen:
+        raise ConfigError("frozen_layers: found no embedding or layer parameters to freeze in the encoder")
+    return frozen
+
+
 def _split_by_layer_lr(
     optimizer: torch.optim.Optimizer, model: torch.nn.Module, decay: float, head_scale: float = 1.0
 ) -> None:
@@ -398,6 +423,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         # (kept: the published default model was trained with this sequence of random draws).
         network.reset_head_weights()
         reinit_top_layers(network.encoder, config.reinit_layers)
+    if config.frozen_layers:
+        frozen = freeze_bottom_layers(network.encoder, config.frozen_layers)
+        log.info("frozen: the %d lowest encoder layers (embeddings included), %d parameters",
+                 config.frozen_layers, frozen)  # fmt: skip
     network.train()
     encoder = InputEncoder(tokenizer, fmt)
 
