@@ -10,14 +10,14 @@ import torch
 from transformers import TrainerCallback
 
 from model import Pair
-from model.model_dir import PROJECT_FILE
+from model.model_dir import PROJECT_FILE, load_model_dir
 from model.network import IGNORE_INDEX
 from model.predictor import StancePredictor
 from model.types import Span
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
-from training.train import checkpoints_dir, layer_lr_scale, reinit_top_layers, train
+from training.train import checkpoints_dir, freeze_bottom_layers, layer_lr_scale, reinit_top_layers, train
 
 
 @pytest.fixture
@@ -402,6 +402,7 @@ def test_layer_lr_scale_leaves_heads_and_other_names_alone():
         ("label_smoothing", 1.0),
         ("head_lr_scale", 0.0),
         ("reinit_layers", -1),
+        ("frozen_layers", -1),
     ],
 )
 def test_regularisation_settings_are_checked(data, field, value):
@@ -456,3 +457,35 @@ def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data,
         states = torch.randn(1, ids.shape[1], hidden)
         at_end = predictor.network._at(states, ids, end, states.mean(1))
     assert torch.equal(at_end[0], states[0, encoded.input_ids.index(end)])
+
+
+def test_frozen_layers_counts_the_embeddings_as_the_lowest(tiny_base):
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(tiny_base)
+    assert freeze_bottom_layers(encoder, 0) == 0
+    frozen = freeze_bottom_layers(encoder, 2)
+    fixed = {n for n, p in encoder.named_parameters() if not p.requires_grad}
+    assert fixed and all(n.startswith(("embeddings.", "encoder.layer.0.")) for n in fixed)
+    assert {n for n, p in encoder.named_parameters() if n.startswith("embeddings.")} <= fixed
+    assert frozen == sum(p.numel() for n, p in encoder.named_parameters() if n in fixed)
+    assert all(p.requires_grad for n, p in encoder.named_parameters() if n.startswith("encoder.layer.1."))
+    with pytest.raises(ConfigError, match="3 layers counting the embeddings, not 4"):
+        freeze_bottom_layers(AutoModel.from_pretrained(tiny_base), 4)
+
+
+def test_frozen_layers_stay_as_they_were_through_training(tiny_base, data, tmp_path):
+    from transformers import AutoModel
+
+    path = train(tiny_config(tiny_base, data, tmp_path / "frozen", max_steps=3, learning_rate=1e-2, frozen_layers=2))
+    network, _, project = load_model_dir(path)
+    assert project.training_config["frozen_layers"] == 2
+    assert "the 2 lowest encoder layer(s) frozen" in (path / "README.md").read_text()
+    base = dict(AutoModel.from_pretrained(tiny_base).named_parameters())
+    trained = dict(network.encoder.named_parameters())
+    for name in ("encoder.layer.0.attention.self.query.weight", "embeddings.position_embeddings.weight"):
+        assert torch.equal(trained[name], base[name]), name
+    word = "embeddings.word_embeddings.weight"
+    assert torch.equal(trained[word][: base[word].shape[0]], base[word])  # marker rows were added after
+    name = "encoder.layer.1.attention.self.query.weight"
+    assert not torch.equal(trained[name], base[name])
