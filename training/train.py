@@ -456,6 +456,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if config.max_steps > 0:
         eval_every = min(eval_every, config.max_steps)
     bf16 = use_bf16(config.bf16)
+    if not bf16 and str(config.bf16).lower() == "auto" and not torch.cuda.is_available():
+        log.info("this CPU has no AVX512-BF16, so training runs in float32: about twice the time of a CPU with it "
+                 "(the README gives both)")  # fmt: skip
     warmup_steps = round(total_steps * config.warmup_ratio)
     cyclic = config.swa_lr > 0 and dev_set is not None
     swa_begin = swa_start_step(config.swa_from, total_steps, eval_every, cyclic)
