@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train bench-bf16 teacher-base teacher-labels clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,9 @@ bench-serve: model
 	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
 
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
+bench-probes: model
+	$(BIN)/stance evaluate --model $(MODEL) --data benchmarks/probes/accusations.jsonl --output runs/probes
+
 bench-train: install
 	$(BIN)/python benchmarks/train_step.py --output benchmarks/results/train_step.json
 

@@ -108,3 +108,10 @@ def test_max_rows_sample_is_deterministic(tmp_path):
     second, _ = load_training_data([{"path": path, "max_rows": 10}], [], TASKS)
     assert len(first.rows) == 10
     assert [r.pair.text for r in first.rows] == [r.pair.text for r in second.rows]
+
+
+def test_the_probe_sentences_are_valid_labelled_data():
+    probes = Path(__file__).resolve().parents[2] / "benchmarks" / "probes" / "accusations.jsonl"
+    data = load_evaluation_data([str(probes)], TASKS)
+    assert len(data.rows) == 18 and all(r.pair.spans for r in data.rows)
+    assert {r.labels["stance"] for r in data.rows} == {"against", "neutral", "favor"}
