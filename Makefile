@@ -55,10 +55,11 @@ bench-quality: model
 bench-serve: model
 	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
 
-# Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
+# The default model on probe sentences written for one behaviour (benchmarks/probes/README.md).
 bench-probes: model
 	$(BIN)/stance evaluate --model $(MODEL) --data benchmarks/probes/accusations.jsonl --output runs/probes
 
+# Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
 bench-train: install
 	$(BIN)/python benchmarks/train_step.py --output benchmarks/results/train_step.json
 

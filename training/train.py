@@ -244,6 +244,15 @@ def _keep_best_weights(trainer, averages: WeightAverages) -> dict[str, Any]:
 _LAYER = re.compile(r"\.layers?\.(\d+)\.")
 
 
+def _encoder_level(name: str, num_layers: int) -> int:
+    """Height of an encoder parameter: 0 for the embeddings, i + 1 for transformer layer i, ``num_layers + 1`` for
+    anything above the layers (a pooler)."""
+    found = _LAYER.search(f".{name}")
+    if found:
+        return int(found.group(1)) + 1
+    return 0 if "embed" in name else num_layers + 1
+
+
 def layer_lr_scale(name: str, num_layers: int, decay: float, head_scale: float = 1.0) -> float:
     """Learning-rate factor of the parameter ``name``: ``head_scale`` for the task heads; under layer-wise decay 1
     for the top encoder layer, ``decay`` per layer below it, ``decay ** num_layers`` for the embeddings."""
@@ -251,12 +260,7 @@ def layer_lr_scale(name: str, num_layers: int, decay: float, head_scale: float =
         return head_scale if name.startswith("heads.") else 1.0
     if decay >= 1.0:
         return 1.0
-    found = _LAYER.search(name)
-    if found:
-        return decay ** max(0, num_layers - 1 - int(found.group(1)))
-    if "embed" in name:
-        return decay**num_layers
-    return 1.0
+    return decay ** max(0, num_layers - _encoder_level(name, num_layers))
 
 
 def _num_layers(encoder: object) -> int:
@@ -301,9 +305,7 @@ def freeze_bottom_layers(encoder: torch.nn.Module, count: int) -> int:
         )
     frozen = 0
     for name, param in encoder.named_parameters():
-        found = _LAYER.search(f".{name}")
-        level = int(found.group(1)) + 1 if found else 0 if "embed" in name else num_layers + 1
-        if level < count:
+        if _encoder_level(name, num_layers) < count:
             param.requires_grad_(False)
             frozen += param.numel()
     if not frozen:
