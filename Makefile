@@ -55,9 +55,11 @@ bench-quality: model
 bench-serve: model
 	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
 
-# The default model on probe sentences written for one behaviour (benchmarks/probes/README.md).
+# The default model on probe sentences written for one behaviour (benchmarks/probes/README.md), and on criticism of
+# countries in real UN Security Council speeches (benchmarks/unscon.py).
 bench-probes: model
 	$(BIN)/stance evaluate --model $(MODEL) --data benchmarks/probes/accusations.jsonl --output runs/probes
+	$(BIN)/python benchmarks/unscon.py --model $(MODEL) --output runs/probes/unscon.json
 
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
 bench-train: install

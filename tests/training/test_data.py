@@ -115,3 +115,20 @@ def test_the_probe_sentences_are_valid_labelled_data():
     data = load_evaluation_data([str(probes)], TASKS)
     assert len(data.rows) == 18 and all(r.pair.spans for r in data.rows)
     assert {r.labels["stance"] for r in data.rows} == {"against", "neutral", "favor"}
+
+
+def test_the_unscon_benchmark_finds_the_named_countries():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "unscon.py"
+    spec = importlib.util.spec_from_file_location("unscon_benchmark", path)
+    assert spec and spec.loader
+    unscon = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unscon)
+    items = unscon.pairs()
+    negative = [i for i in items if i["negative"]]
+    assert (len(negative), len(items) - len(negative)) == (190, 590)
+    first = negative[0]
+    span = first["pair"].spans[0]
+    assert first["pair"].text[span.start : span.end] == first["mention"]
+    assert {i["pair"].target for i in items} == {"Russia", "Ukraine", "United States"}

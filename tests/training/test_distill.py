@@ -201,3 +201,19 @@ def test_averaged_soft_labels_are_the_mean_for_rows_all_teachers_label(tmp_path)
     assert entry == {"key": "k1", "text": "t", "target": "x", "stance": {"against": 0.3, "neutral": 0.2, "favor": 0.5}}
     assert average_soft_labels([a, b], out) == 1
     assert json.loads(out.read_text())["sentiment"] == {"negative": 0.5, "neutral": 0.5, "positive": 0.0}
+
+
+def test_the_bundled_teacher_pairs_are_valid_and_every_soft_label_finds_its_row():
+    from pathlib import Path
+
+    from training.config import build_config
+    from training.data import FileSpec, load_split
+
+    repo = Path(__file__).resolve().parents[2]
+    config = build_config(str(repo / "configs" / "teacher_pairs.yaml"))
+    problems: list = []
+    pairs = load_split([FileSpec(str(repo / "data/distill/teacher_pairs.jsonl"))], config.task_specs(), problems)
+    assert not problems and len(pairs.rows) == 3000
+    soft = load_soft_labels([str(repo / "data/distill/teacher_pairs_soft.jsonl")], config.task_specs())
+    assert {r.digest for r in pairs.rows} == set(soft)
+    assert {r.labels["stance"] for r in pairs.rows} == set(STANCE.labels)
