@@ -39,12 +39,34 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _soft_labels(args: argparse.Namespace) -> int:
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
-    from training.distill import write_soft_labels
+    from training.distill import write_soft_labels, write_teacher_labelled
 
     predictor = StancePredictor.from_dir(args.model)
-    data = load_evaluation_data(args.data, predictor.tasks)
-    written = write_soft_labels(predictor, data.rows, args.output, batch_size=args.batch_size)
-    print(f"soft labels for {written} rows written to {args.output}")
+    data = load_evaluation_data(args.data, predictor.tasks, keep_unlabelled=True)
+    labelled = [r for r in data.rows if r.labels]
+    unlabelled = [r for r in data.rows if not r.labels]
+    if unlabelled and not args.teacher_labelled:
+        first = unlabelled[0]
+        print(
+            f"error: {len(unlabelled)} row(s) have no label (the first at {first.file}:{first.line}); a soft label "
+            "alone does not train a row: give --teacher-labelled FILE to write them as training rows with the "
+            "teacher's labels (and their probabilities to --output)",
+            file=sys.stderr,
+        )
+        return 2
+    written = write_soft_labels(predictor, labelled, args.output, batch_size=args.batch_size)
+    print(f"soft labels for {written} labelled rows written to {args.output}")
+    if unlabelled:
+        predictions = predictor.predict([r.pair for r in unlabelled], batch_size=args.batch_size)
+        probabilities = [{n: t.probabilities for n, t in p.tasks.items()} for p in predictions]
+        tasks = [t for t in predictor.tasks if not args.only_tasks or t.name in args.only_tasks]
+        taught = write_teacher_labelled(
+            unlabelled, probabilities, tasks, args.teacher_labelled, args.output, append_soft=True
+        )
+        print(
+            f"{taught} unlabelled rows written to {args.teacher_labelled} with the teacher's labels "
+            f"(label_source: teacher), their probabilities appended to {args.output}"
+        )
     return 0
 
 
@@ -165,14 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     soft = sub.add_parser(
         "soft-labels",
-        help="a teacher model's label probabilities for labelled rows, to distil it (stance train --soft-labels)",
+        help="a teacher model's label probabilities for rows, to distil it (stance train --soft-labels)",
         description="For each row of the labelled files, the model's probabilities for every task the row is "
-        "labelled with, keyed by the row's input. Label rows the teacher was not trained on (see "
-        "scripts/teacher_folds.py for out-of-fold soft labels of a whole training set).",
+        "labelled with, keyed by the row's input. Rows without labels need --teacher-labelled. Label rows the "
+        "teacher was not trained on (see scripts/teacher_folds.py for out-of-fold soft labels of a whole "
+        "training set).",
     )
     soft.add_argument("--model", required=True, help="the teacher's model directory")
-    soft.add_argument("--data", nargs="+", required=True, help="labelled JSONL/CSV/Parquet file(s)")
+    soft.add_argument("--data", nargs="+", required=True, help="JSONL/CSV/Parquet file(s), labelled or not")
     soft.add_argument("--output", required=True, help="the soft-label JSONL file to write")
+    soft.add_argument(
+        "--teacher-labelled",
+        help="where unlabelled rows go, as training rows with the teacher's most probable labels "
+        "(label_source: teacher); their probabilities go to --output",
+    )
+    soft.add_argument(
+        "--only-tasks", nargs="+", help="label unlabelled rows for these tasks only (default: all the model's)"
+    )
     soft.add_argument("--batch-size", type=int, default=64)
     soft.set_defaults(run=_soft_labels)
 

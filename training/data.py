@@ -131,9 +131,12 @@ def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
 class RowValidator:
     """Checks and normalises records into `LabelledRow`s, collecting `Problem`s rather than stopping."""
 
-    def __init__(self, tasks: Sequence[TaskSpec], registry: ActorRegistry | None = None) -> None:
+    def __init__(
+        self, tasks: Sequence[TaskSpec], registry: ActorRegistry | None = None, keep_unlabelled: bool = False
+    ) -> None:
         self.tasks = list(tasks)
         self.registry = registry or ActorRegistry.default()
+        self.keep_unlabelled = keep_unlabelled  # a row with no label is kept (labels {}), not left out
 
     def validate(
         self, record: dict[str, Any], file: str, line: int, problems: list[Problem]
@@ -185,7 +188,7 @@ class RowValidator:
         if found:
             problems.extend(Problem(file, line, m, unit) for m in found)
             return None
-        if not labels:
+        if not labels and (left_out or not self.keep_unlabelled):
             return left_out or "no label for the configured tasks"
         assert isinstance(text, str)
         return LabelledRow(Pair(text, target, spans), labels, row_id, file, line)
@@ -251,9 +254,11 @@ def load_split(
     tasks: Sequence[TaskSpec],
     problems: list[Problem],
     registry: ActorRegistry | None = None,
+    keep_unlabelled: bool = False,
 ) -> LoadedData:
-    """Read and validate the files of one split; problems go to ``problems``, valid rows are returned."""
-    validator = RowValidator(tasks, registry)
+    """Read and validate the files of one split; problems go to ``problems``, valid rows are returned (with
+    ``keep_unlabelled``, rows without any label too, with empty ``labels``)."""
+    validator = RowValidator(tasks, registry, keep_unlabelled)
     data = LoadedData(rows=[])
     conflicts: dict[tuple, dict[str, tuple[str, LabelledRow]]] = {}
     for spec in (FileSpec.parse(str(f) if isinstance(f, os.PathLike) else f) for f in files):
@@ -381,9 +386,9 @@ def load_training_data(
     return train, dev
 
 
-def load_evaluation_data(files: Sequence[str], tasks: Sequence[TaskSpec]) -> LoadedData:
+def load_evaluation_data(files: Sequence[str], tasks: Sequence[TaskSpec], keep_unlabelled: bool = False) -> LoadedData:
     problems: list[Problem] = []
-    data = load_split(files, tasks, problems)
+    data = load_split(files, tasks, problems, keep_unlabelled=keep_unlabelled)
     check_ids([data], problems)
     if problems:
         raise DataValidationError(problems)

@@ -8,6 +8,11 @@ training data is read), so a soft label finds its row in any training file that 
 label plus ``W * T^2`` times the KL divergence from the teacher's to the student's distribution, both softened by
 the temperature ``T`` (``--distill-temperature``).
 
+Rows without any label (unlabelled news, say) cannot be trained on as they are: ``stance soft-labels
+--teacher-labelled FILE`` writes them to FILE with the teacher's most probable label for each task their input
+has (``label_source: teacher``), and their probabilities to the soft-label file, so the student learns from the
+teacher's probabilities on them (`write_teacher_labelled`).
+
 A teacher's probabilities for rows it was trained on are close to its gold labels and teach little; soft labels
 for training rows should come from models that did not see them (``scripts/teacher_folds.py`` trains one teacher
 per fold of the training data and labels each fold with the teacher that did not see it).
@@ -43,6 +48,48 @@ def write_soft_labels(predictor, rows: Sequence[LabelledRow], path: str | os.Pat
                 entry = {"key": row.digest, "text": row.pair.text, "target": row.pair.target, **probs}
                 handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 written += 1
+    return written
+
+
+def write_teacher_labelled(
+    rows: Sequence[LabelledRow],
+    probabilities: Sequence[dict[str, dict[str, float]]],
+    tasks: Sequence[TaskSpec],
+    rows_path: str | os.PathLike,
+    soft_path: str | os.PathLike,
+    append_soft: bool = False,
+) -> int:
+    """Unlabelled rows as training rows labelled by a teacher, and the teacher's probabilities as their soft labels.
+
+    ``probabilities[i]`` is the teacher's (or the mean of several teachers') ``{task: {label: p}}`` for ``rows[i]``.
+    A pair task applies to a row with a target, a sentence task to every row. The written row re-reads as the same
+    input: mention offsets are written for a row with one mention span; a row whose spans came from the actor
+    registry (several) or that names no mention is written without them, so reading finds the same spans again.
+    Returns the rows written."""
+    written = 0
+    with (
+        open(rows_path, "w", encoding="utf-8") as out_rows,
+        open(soft_path, "a" if append_soft else "w", encoding="utf-8") as out_soft,
+    ):
+        for row, probs in zip(rows, probabilities, strict=True):
+            applies = [t for t in tasks if t.name in probs and (t.input == "sentence" or row.pair.target)]
+            if not applies:
+                continue
+            record: dict = {"id": row.id} if row.id is not None else {}
+            record.update({"text": row.pair.text, "target": row.pair.target})
+            if len(row.pair.spans) == 1:
+                span = row.pair.spans[0]
+                record.update({"mention_start": span.start, "mention_end": span.end})
+            soft = {}
+            for task in applies:
+                task_probs = {label: float(probs[task.name][label]) for label in task.labels}
+                record[task.name] = max(task.labels, key=task_probs.__getitem__)
+                soft[task.name] = {label: round(p, 5) for label, p in task_probs.items()}
+            record["label_source"] = "teacher"
+            out_rows.write(json.dumps(record, ensure_ascii=False) + "\n")
+            entry = {"key": row.digest, "text": row.pair.text, "target": row.pair.target, **soft}
+            out_soft.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            written += 1
     return written
 
 

@@ -30,7 +30,7 @@ def test_soft_labels_round_trip_through_the_cli(tiny_model, data, tmp_path, caps
     train_file, _ = data
     out = tmp_path / "soft.jsonl"
     assert main(["soft-labels", "--model", str(tiny_model), "--data", str(train_file), "--output", str(out)]) == 0
-    assert "soft labels for 40 rows" in capsys.readouterr().out
+    assert "soft labels for 40 labelled rows" in capsys.readouterr().out
     predictor = StancePredictor.from_dir(tiny_model)
     rows = load_evaluation_data([str(train_file)], predictor.tasks).rows
     soft = load_soft_labels([out], predictor.tasks)
@@ -41,6 +41,38 @@ def test_soft_labels_round_trip_through_the_cli(tiny_model, data, tmp_path, caps
         probs = soft[row.digest]
         assert set(probs) == set(row.labels)
         assert all(abs(sum(p) - 1) < 1e-6 for p in probs.values())
+
+
+def test_unlabelled_rows_become_teacher_labelled_training_rows(tiny_model, tmp_path, capsys):
+    rows = [
+        {"id": "u1", "text": "Damascus said Syria rejects the plan.", "target": "Syria"},  # two spans, by the registry
+        {"id": "u2", "text": "Ankara and Damascus met.", "target": "Turkey", "mention_start": 0, "mention_end": 6},
+        {"id": "u3", "text": "A calm day in the city."},  # no target: sentence tasks only
+        {"id": "l1", "text": "Turkey praised the deal.", "target": "Turkey", "stance": "favor"},
+    ]
+    data = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    soft, taught = tmp_path / "soft.jsonl", tmp_path / "taught.jsonl"
+    base = ["soft-labels", "--model", str(tiny_model), "--data", str(data), "--output", str(soft)]
+    assert main(base) == 2  # unlabelled rows and nowhere to put them: an error naming the first, nothing written
+    assert f"3 row(s) have no label (the first at {data}:1)" in capsys.readouterr().err
+    assert not soft.exists()
+    assert main([*base, "--teacher-labelled", str(taught)]) == 0
+    predictor = StancePredictor.from_dir(tiny_model)
+    written = [json.loads(line) for line in taught.read_text().splitlines()]
+    assert [r["id"] for r in written] == ["u1", "u2", "u3"]
+    assert all(r["label_source"] == "teacher" for r in written)
+    assert "stance" not in written[2] and "sentiment" in written[2]
+    assert "mention_start" not in written[0] and written[1]["mention_start"] == 0
+    reread = load_evaluation_data([str(taught)], predictor.tasks).rows  # valid training data as written
+    labels = load_soft_labels([soft], predictor.tasks)
+    assert {r.digest for r in reread} <= set(labels) and len(labels) == 4  # the labelled row's soft label too
+    for row in reread:  # the written label is the teacher's most probable one
+        for task in predictor.tasks:
+            if task.name in row.labels:
+                probs = labels[row.digest][task.name]
+                assert row.labels[task.name] == task.labels[probs.index(max(probs))]
+    assert main([*base, "--teacher-labelled", str(taught), "--only-tasks", "stance"]) == 0
+    assert [json.loads(line)["id"] for line in taught.read_text().splitlines()] == ["u1", "u2"]
 
 
 def test_soft_label_problems_are_all_reported_with_file_and_line(tmp_path):
