@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL ?= models/default
+CONFIG ?= configs/default.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
@@ -27,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 model: $(MODEL)/stance_model.json
 
 $(MODEL)/stance_model.json: | install
-	$(BIN)/stance train --config configs/default.yaml --output-dir $(MODEL)
+	$(BIN)/stance train --config $(CONFIG) --output-dir $(MODEL)
 
 test: install
 	$(BIN)/pytest -q
