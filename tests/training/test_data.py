@@ -132,3 +132,6 @@ def test_the_unscon_benchmark_finds_the_named_countries():
     span = first["pair"].spans[0]
     assert first["pair"].text[span.start : span.end] == first["mention"]
     assert {i["pair"].target for i in items} == {"Russia", "Ukraine", "United States"}
+    halves = [unscon.pairs(half=h) for h in (0, 1)]  # the speeches split in two, every item in exactly one half
+    assert sorted(i["line"] for h in halves for i in h) == sorted(i["line"] for i in items)
+    assert all(sum(i["negative"] for i in h) > 50 for h in halves)
