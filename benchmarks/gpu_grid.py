@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 RUNS = Path("/tmp/gpu_grid_runs")  # model directories (deleted once scored), their logs and scores
 sys.path.insert(0, str(REPO))
 
@@ -94,6 +95,15 @@ def score(model_dir: Path) -> dict:
             "f1_af": round(stance["f1_against_favor"], 4),
             **({"sentiment_f1": round(metrics["sentiment"]["macro_f1"], 4)} if "sentiment" in metrics else {}),
         }
+    # UNSCon's selection half (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
+    from unscon import pairs as unscon_pairs
+    from unscon import score as unscon_score
+
+    unscon = unscon_score(str(model_dir), unscon_pairs(half=0))
+    out["unscon_half0"] = {
+        "recall_against": unscon["recall_against"]["all"]["rate"],
+        "false_against": unscon["false_against"]["all"]["rate"],
+    }
     return out
 
 
