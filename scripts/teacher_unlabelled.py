@@ -7,9 +7,17 @@ label the unlabelled pairs, and writes the mean of their stance probabilities as
 with the given overrides, several seeds) and scores them on dev and test like benchmarks/gpu_grid.py. Meant for a
 lent GPU machine; a teacher takes hours on a 2-core CPU.
 
-    python scripts/teacher_unlabelled.py --pairs data/distill/unlabelled_candidates.jsonl --out OUT \
-        --int8-base P1 P2 --teacher A "OVERRIDES" B "OVERRIDES" \
-        [--student NAME "OVERRIDES" ... --seeds 42 1 2 --deadline 560]
+    python scripts/unlabelled_pairs.py --output cand.jsonl --per-source 100000      # every candidate pair
+    python scripts/teacher_unlabelled.py --pairs cand.jsonl --out OUT \
+        --int8-base P1 P2 P3 --teacher A "OVERRIDES" B "OVERRIDES" \
+        [--student-subset SUBSET --student NAME "OVERRIDES" ... --seeds 42 1 2 --deadline 560]
+
+The bundled data/distill/teacher_pairs*.jsonl came from the teachers A ``--batch-size 32 --learning-rate 5e-5
+--layer-lr-decay 0.9 --evals-per-epoch 1 --eval-batch-size 128`` and B (the same with ``--learning-rate 3e-5
+--layer-lr-decay 1``). Their base was shrunk as ``scripts/shrink_base.py --base models/teacher-base --int8 all
+--parts 3`` does; that run also zeroed the word-embedding rows of tokens that occur in no bundled text, which no
+input read. The students got the subset of ``scripts/unlabelled_pairs.py`` with its default 1,500 pairs a source
+(docs/experiments.md).
 
 In a student's overrides, ``{soft}`` stands for the soft-label file written, and a ``+pairs`` argument (removed)
 adds the teacher-labelled training file to the config's training files.
