@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
 RUNS = Path("/tmp/gpu_grid_runs")  # model directories (deleted once scored), their logs and scores
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 # (name, overrides of configs/default.yaml as it was before the grid: lr 5e-5, no layer-wise decay)
 VARIANTS = [
@@ -79,12 +79,13 @@ def rebuild_base(parts: list[Path], target: Path) -> None:
     save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
 
 
-def score(model_dir: Path) -> dict:
+def score(model_dir: Path, predictor=None) -> dict:
+    """Dev and test scores of a model directory (``predictor``: the caller's already loaded copy of it)."""
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
     from training.evaluate import evaluate_rows
 
-    predictor = StancePredictor.from_dir(model_dir)
+    predictor = predictor or StancePredictor.from_dir(model_dir)
     out = {}
     for name, files in SCORED.items():
         data = load_evaluation_data([str(REPO / f) for f in files], predictor.tasks)
@@ -99,7 +100,7 @@ def score(model_dir: Path) -> dict:
     from unscon import pairs as unscon_pairs
     from unscon import score as unscon_score
 
-    unscon = unscon_score(str(model_dir), unscon_pairs(half=0))
+    unscon = unscon_score(str(model_dir), unscon_pairs(half=0), predictor)
     out["unscon_half0"] = {
         "recall_against": unscon["recall_against"]["all"]["rate"],
         "false_against": unscon["false_against"]["all"]["rate"],
@@ -129,6 +130,19 @@ def logger(path: Path):
             f.write(line + "\n")
 
     return log
+
+
+def start_run(out: Path, work: Path, base: str, int8_parts: list[str] | None):
+    """OUT and WORK made, a logger appending to OUT/log.txt, and the base model to train from: ``base`` as given, or
+    rebuilt into WORK/base from shrunk parts (`rebuild_base`). Returns (log, base)."""
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    log = logger(out / "log.txt")
+    if int8_parts:
+        base = str(work / "base")
+        rebuild_base([Path(p) for p in int8_parts], Path(base))
+        log(f"rebuilt the base model in {base}")
+    return log, base
 
 
 def parse_variants(pairs: list[str] | None) -> list[tuple[str, list[str]]]:

@@ -87,10 +87,11 @@ def pairs(path: Path = DATA, half: int | None = None) -> list[dict]:
     return items
 
 
-def score(model_dir: str, items: list[dict]) -> dict:
+def score(model_dir: str, items: list[dict], predictor=None) -> dict:
+    """Against-rates per group and actor; ``predictor`` when the caller has already loaded ``model_dir``."""
     from model.predictor import StancePredictor
 
-    predictor = StancePredictor.from_dir(model_dir)
+    predictor = predictor or StancePredictor.from_dir(model_dir)
     predictions = predictor.predict([i["pair"] for i in items], batch_size=64)
     counts: dict = defaultdict(lambda: [0, 0])  # (group, actor) -> [read against, all]
     for item, p in zip(items, predictions, strict=True):

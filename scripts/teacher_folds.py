@@ -83,20 +83,14 @@ def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
     predictor = StancePredictor.from_dir(model_dir)
     data = load_evaluation_data(sorted(str(p) for p in heldout.iterdir()), predictor.tasks)
     written = write_soft_labels(predictor, data.rows, soft_out, batch_size=128)
-    return {"soft_rows": written, **score(model_dir)}
+    return {"soft_rows": written, **score(model_dir, predictor)}
 
 
 def run(args: argparse.Namespace) -> None:
-    from gpu_grid import Job, logger, parse_variants, rebuild_base, run_jobs
+    from gpu_grid import Job, parse_variants, run_jobs, start_run
 
     out, work = Path(args.out), Path(args.work)
-    out.mkdir(parents=True, exist_ok=True)
-    log = logger(out / "log.txt")
-    base = args.base
-    if args.int8_base:
-        base = str(work / "base")
-        rebuild_base([Path(p) for p in args.int8_base], Path(base))
-        log(f"rebuilt the base model in {base}")
+    log, base = start_run(out, work, args.base, args.int8_base)
     fold_dirs = write_folds(args.config, args.folds, work)
     log(f"wrote {args.folds} folds")
     variants = parse_variants(args.variant) or [("teacher", [])]

@@ -64,7 +64,7 @@ def label_pairs(model_dir: Path, pairs_file: Path, probs_out: Path) -> dict:
     with open(probs_out, "w") as handle:
         for p in predictions:
             handle.write(json.dumps(p.tasks["stance"].probabilities) + "\n")
-    scores = score(model_dir)
+    scores = score(model_dir, predictor)
     from training.data import load_evaluation_data
     from training.evaluate import evaluate_rows
 
@@ -112,18 +112,11 @@ def main() -> None:
     if not (args.pairs and args.out and args.teacher):
         parser.error("--pairs, --out and --teacher are required")
 
-    from gpu_grid import RUNS, Job, logger, parse_variants, rebuild_base, run_jobs
+    from gpu_grid import RUNS, Job, parse_variants, run_jobs, start_run
 
     start = time.monotonic()
     out, work = Path(args.out), Path(args.work)
-    out.mkdir(parents=True, exist_ok=True)
-    work.mkdir(parents=True, exist_ok=True)
-    log = logger(out / "log.txt")
-    base = args.base
-    if args.int8_base:
-        base = str(work / "base")
-        rebuild_base([Path(p) for p in args.int8_base], Path(base))
-        log(f"rebuilt the base model in {base}")
+    log, base = start_run(out, work, args.base, args.int8_base)
     pairs = Path(args.pairs).resolve()
     jobs, prob_files = [], []
     for name, overrides in parse_variants(args.teacher):

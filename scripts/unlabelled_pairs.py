@@ -29,11 +29,10 @@ sys.path.insert(0, str(REPO))
 # A name: capitalised words (hyphenated parts allowed), joined by spaces; "of"/"al-" inside a name are kept.
 NAME = re.compile(r"\b[A-Z][a-z]+(?:-[A-Za-z]+)*(?:\s+(?:of\s+|al-)?[A-Z][a-z]+(?:-[A-Za-z]+)*)*")
 _NOT_NAME_WORDS = """A An And As At But By For From He Her His How I If In It Its Mr Mrs Ms Dr No Not Of On Or Our
-She So
-That The Their Then There These They This Those To We What When Where Which While Who Why With You Yet After Before
-Also Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August
-September October November December Still However Now One Two Some Many Most More Even Just Only Here Both All Any
-Each Every Since Though Although Because Instead Meanwhile During Under Over Among Into Than Until"""
+She So That The Their Then There These They This Those To We What When Where Which While Who Why With You Yet
+After Before Also Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June
+July August September October November December Still However Now One Two Some Many Most More Even Just Only Here
+Both All Any Each Every Since Though Although Because Instead Meanwhile During Under Over Among Into Than Until"""
 NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 
 
