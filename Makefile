@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-# The default model: trained once from the data bundled in data/ (about 20 minutes on a 2-core CPU).
+# The default model: trained once from the data bundled in data/ (23 to 46 minutes on a 2-core CPU; README).
 model: $(MODEL)/stance_model.json
 
 $(MODEL)/stance_model.json: | install

@@ -79,16 +79,17 @@ def rebuild_base(parts: list[Path], target: Path) -> None:
     save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
 
 
-def score(model_dir: Path, predictor=None) -> dict:
-    """Dev and test scores of a model directory (``predictor``: the caller's already loaded copy of it)."""
+def score(model_dir: Path, predictor=None, names=tuple(SCORED)) -> dict:
+    """Dev and test scores of a model directory (``predictor``: the caller's already loaded copy of it; ``names``:
+    which of SCORED, so that a decision on dev can be taken before any test set is read)."""
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
     from training.evaluate import evaluate_rows
 
     predictor = predictor or StancePredictor.from_dir(model_dir)
     out = {}
-    for name, files in SCORED.items():
-        data = load_evaluation_data([str(REPO / f) for f in files], predictor.tasks)
+    for name in names:
+        data = load_evaluation_data([str(REPO / f) for f in SCORED[name]], predictor.tasks)
         metrics = evaluate_rows(predictor, data.rows)[0]
         stance = metrics["stance"]
         out[name] = {
