@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from stance_cli.main import main
 from tests.conftest import stance_rows, write_jsonl
@@ -32,3 +33,30 @@ def test_evaluate_reports_bad_labels_and_missing_model(tiny_model, tmp_path, cap
     assert "bad.jsonl:1: unknown stance label 'pro'" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(tmp_path / "nowhere"), "--data", str(data)]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_the_seed_rule_adopts_only_on_every_condition_over_all_seeds():
+    import argparse
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "seed_rule.py"
+    spec = importlib.util.spec_from_file_location("seed_rule_benchmark", path)
+    assert spec and spec.loader
+    rule = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rule)
+    args = argparse.Namespace(max_dev_drop=0.002, min_recall_gain=0.10, max_false_rise=0.06, seeds_needed=3)
+
+    def scores(pooled, newsmtsc, recall, false):
+        return {"pooled_dev": pooled, "newsmtsc_dev": newsmtsc, "fakes_dev": 0.7, "unscon_recall": recall,
+                "unscon_false": false}  # fmt: skip
+
+    base = scores(0.760, 0.780, 0.40, 0.05)
+    good = [{"seed": s, "baseline": base, "candidate": scores(0.759, 0.779, 0.55, 0.08)} for s in (5, 6, 7)]
+    verdict = rule.verdict(good, args)
+    assert verdict["adopt"] and verdict["mean_difference"]["unscon_recall"] == 0.15
+    assert not rule.verdict(good[:2], args)["adopt"]  # two seeds of three: provisional, never adopted
+    # One seed's dev drop pulls the mean below the allowed 0.002: the candidate is not adopted.
+    worse = [*good[:2], {"seed": 7, "baseline": base, "candidate": scores(0.750, 0.779, 0.55, 0.08)}]
+    verdict = rule.verdict(worse, args)
+    assert not verdict["adopt"] and verdict["complete"]
+    assert [ok for ok in verdict["conditions"].values()] == [False, True, True, True]
