@@ -1,7 +1,8 @@
 """Decide between two training recipes on dev, seed by seed, before any test set is read.
 
 Each ``--pair SEED BASELINE_DIR CANDIDATE_DIR`` is one seed of the baseline recipe and the same seed of the candidate,
-trained on the same machine. Every model is scored on what may select, and nothing else:
+trained on the same machine. Every model is scored on what may select, and nothing else (the scores are kept
+beside the model directory in ``<dir>.seed_rule.json`` and reused while its weights are unchanged):
 - pooled dev stance macro-F1: the checkpoint-selection score `stance train` wrote into stance_model.json;
 - NewsMTSC dev (dev_rw + dev_mt, pooled) and FA-KES stance dev;
 - UNSCon half 0 (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
@@ -30,12 +31,18 @@ DEV_SETS = ("dev_newsmtsc", "dev_fakes")  # of gpu_grid.SCORED; never a test set
 
 
 def dev_scores(model_dir: str) -> dict:
-    """The selection scores of one model directory (see the module's docstring)."""
+    """The selection scores of one model directory (see the module's docstring), kept beside it in
+    ``<model_dir>.seed_rule.json`` and reused while its weights are the same."""
     from gpu_grid import score
 
     project = json.loads((Path(model_dir) / "stance_model.json").read_text())
+    cache = Path(f"{model_dir.rstrip('/')}.seed_rule.json")
+    if cache.is_file():
+        kept = json.loads(cache.read_text())
+        if kept["weights_sha256"] == project.get("weights_sha256", "")[:12]:
+            return {**kept, "model": model_dir}
     scores = score(Path(model_dir), names=DEV_SETS)
-    return {
+    result = {
         "model": model_dir,
         "weights_sha256": project.get("weights_sha256", "")[:12],
         "pooled_dev": round(project["metrics"]["dev"]["stance"]["macro_f1"], 4),
@@ -44,6 +51,8 @@ def dev_scores(model_dir: str) -> dict:
         "unscon_recall": scores["unscon_half0"]["recall_against"],
         "unscon_false": scores["unscon_half0"]["false_against"],
     }
+    cache.write_text(json.dumps(result, indent=1) + "\n")
+    return result
 
 
 def verdict(pairs: list[dict], args) -> dict:
