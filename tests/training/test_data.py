@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, write_jsonl
+from tests.conftest import FIXTURES, load_benchmark, write_jsonl
 from training.config import TrainConfig
 from training.data import DataValidationError, load_evaluation_data, load_training_data
 
@@ -118,13 +118,7 @@ def test_the_probe_sentences_are_valid_labelled_data():
 
 
 def test_the_unscon_benchmark_finds_the_named_countries():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "unscon.py"
-    spec = importlib.util.spec_from_file_location("unscon_benchmark", path)
-    assert spec and spec.loader
-    unscon = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(unscon)
+    unscon = load_benchmark("unscon")
     items = unscon.pairs()
     negative = [i for i in items if i["negative"]]
     assert (len(negative), len(items) - len(negative)) == (190, 590)

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from stance_cli.main import main
-from tests.conftest import stance_rows, write_jsonl
+from tests.conftest import load_benchmark, stance_rows, write_jsonl
 
 
 def test_evaluate_writes_metrics_report_charts_and_predictions(tiny_model, tmp_path, capsys):
@@ -37,13 +36,8 @@ def test_evaluate_reports_bad_labels_and_missing_model(tiny_model, tmp_path, cap
 
 def test_the_seed_rule_adopts_only_on_every_condition_over_all_seeds():
     import argparse
-    import importlib.util
 
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "seed_rule.py"
-    spec = importlib.util.spec_from_file_location("seed_rule_benchmark", path)
-    assert spec and spec.loader
-    rule = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rule)
+    rule = load_benchmark("seed_rule")
     args = argparse.Namespace(max_dev_drop=0.002, min_recall_gain=0.10, max_false_rise=0.06, seeds_needed=3)
 
     def scores(pooled, newsmtsc, recall, false):
