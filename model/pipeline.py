@@ -17,6 +17,14 @@ from model.sentences import Sentence, split_sentences
 from model.types import Pair, Prediction, Span, TaskPrediction
 
 
+class AnalysisInputError(ValueError):
+    """A request to analyze that cannot be carried out as asked; `field` names the offending option."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Document:
     """A document to analyze; ``meta`` holds carried-through fields (source, date, ...)."""
@@ -136,7 +144,9 @@ class DocumentAnalyzer:
         always: list[str] = list(registry.names) if score_all_actors is True else list(score_all_actors or [])
         unknown = [a for a in always if registry.get(a) is None]
         if unknown:
-            raise ValueError(f"score_all_actors: unknown actor(s) {unknown}; known: {registry.names}")
+            raise AnalysisInputError(
+                f"score_all_actors: unknown actor(s) {unknown}; known: {registry.names}", field="score_all_actors"
+            )
         plan = AnalysisPlan(documents=list(documents), sentences=[split_sentences(d.text) for d in documents])
         for d, sentences in enumerate(plan.sentences):
             for s in sentences:
