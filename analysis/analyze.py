@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from analysis.corpus import BadRow, CorpusError, count_documents, iter_documents
-from model.pipeline import Document, DocumentAnalyzer, DocumentResult, document_to_dict
+from model.pipeline import Document, DocumentAnalyzer, DocumentResult, carried_fields, document_to_dict, json_value
 
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
 
@@ -36,9 +38,10 @@ def flatten(
 ) -> Iterator[dict[str, Any]]:
     """One row per (sentence, actor); a sentence with no actor gives one row with an empty actor.
 
-    Every row has a probability column for every label, empty where there is nothing to score.
+    Every row has a probability column for every label, empty where there is nothing to score. Carried fields come
+    after the id, renamed where they collide with a column of the output (`carried_fields`), as plain cells (`_scalar`).
     """
-    base = {"id": result.id, **{k: _scalar(v) for k, v in result.meta.items()}}
+    base = {"id": result.id, **{k: _scalar(v) for k, v in carried_fields(result.meta).items()}}
     no_stance = {f"stance_p_{k}": None for k in stance_labels}
     for s in result.sentences:
         row = {
@@ -71,24 +74,86 @@ def flatten(
 
 
 def _scalar(value: Any) -> Any:
-    return value if value is None or isinstance(value, (str, int, float, bool)) else json.dumps(value, default=str)
+    """A carried value as one cell: dates as ISO 8601 text, NaN as empty, lists and mappings as JSON text."""
+    value = json_value(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+# Parquet types of the columns `flatten` writes itself; carried columns get theirs from their values (`_kind`).
+FIXED_KINDS = {
+    "id": "str", "sentence_index": "int", "sentence_start": "int", "sentence_end": "int", "sentence": "str",
+    "boilerplate": "bool", "truncated": "bool", "sentiment": "str", "actor": "str", "mentioned": "bool",
+    "mentions": "str", "mention_texts": "str", "stance": "str",
+}  # fmt: skip
+
+
+def _kind(column: str, values: Iterable[Any]) -> str | None:
+    """The Parquet kind of a column's values ('bool', 'int', 'float', 'str'), None while they are all empty.
+    Values of different kinds make a text column, except whole and decimal numbers, which make a float column."""
+    if column in FIXED_KINDS:
+        return FIXED_KINDS[column]
+    if column.startswith(("stance_p_", "sentiment_p_")):
+        return "float"
+    kinds = set()
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            kinds.add("bool")
+        elif isinstance(value, int):
+            kinds.add("int" if -(2**63) <= value < 2**63 else "str")
+        elif isinstance(value, float):
+            kinds.add("float")
+        else:
+            kinds.add("str")
+    return _unify(kinds)
+
+
+def _unify(kinds: set[str]) -> str | None:
+    if not kinds:
+        return None
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    return "float" if kinds == {"int", "float"} else "str"
+
+
+def _cast(value: Any, kind: str | None) -> Any:
+    if value is None:
+        return None
+    if kind == "float" and not isinstance(value, float):
+        return float(value)
+    if kind in ("str", None) and not isinstance(value, str):
+        return str(value)
+    return value
 
 
 class ResultWriter:
-    """Writes analyzed documents as JSONL (one document a line) or flattened CSV / Parquet, chunk by chunk."""
+    """Writes analyzed documents as JSONL (one document a line) or flattened CSV / Parquet, chunk by chunk.
 
-    def __init__(self, path: str | None, labels: dict[str, Sequence[str]] | None = None, report=None) -> None:
+    The file appears only when all is written (it is written as ``<name>.partial`` until then). Columns that first
+    appear in a later chunk are added: CSV rewrites its header line at the end; Parquet starts a new part with the
+    wider schema and merges the parts at the end. A Parquet column whose values mix kinds (numbers and text, say) is
+    written as text. ``buffer`` holds stdout output back until the end, so a failed run prints nothing.
+    """
+
+    def __init__(
+        self, path: str | None, labels: dict[str, Sequence[str]] | None = None, report=None, buffer: bool = False
+    ) -> None:
         self.path = Path(path) if path else None
         self.format = self.path.suffix.lower() if self.path else ".jsonl"
         if self.format not in OUTPUT_FORMATS:
             raise CorpusError(f"{path}: unsupported output type {self.format!r}; use {', '.join(OUTPUT_FORMATS)}")
         self.partial = self.path.with_name(self.path.name + ".partial") if self.path else None
+        self.buffer = buffer and self.path is None
         self._handle: IO[str] | None = None
         self._csv: csv.DictWriter[str] | None = None
-        self._parquet: Any = None  # pyarrow.parquet.ParquetWriter; pyarrow is imported only for Parquet output
         self._columns: list[str] | None = None
-        self._schema: Any = None
-        self._dropped: set[str] = set()
+        self._header_columns = 0  # CSV: how many columns the header line written first names
+        self._kinds: dict[str, str | None] = {}  # Parquet: the kind of every column so far
+        self._parquet: Any = None  # the pyarrow ParquetWriter of the current part; pyarrow is imported for Parquet only
+        self._parts: list[Path] = []
         self.labels = labels or {}
         self.report = report or (lambda message: print(message, file=sys.stderr))
 
@@ -96,7 +161,10 @@ class ResultWriter:
         if self.partial is not None:
             self.partial.parent.mkdir(parents=True, exist_ok=True)
         if self.format in (".jsonl", ".csv"):
-            self._handle = open(self.partial, "w", encoding="utf-8", newline="") if self.partial else sys.stdout
+            if self.partial is not None:
+                self._handle = open(self.partial, "w", encoding="utf-8", newline="")
+            else:
+                self._handle = tempfile.TemporaryFile("w+", encoding="utf-8") if self.buffer else sys.stdout
         return self
 
     def write(self, results: Iterable[DocumentResult]) -> None:
@@ -109,62 +177,123 @@ class ResultWriter:
         rows = [row for result in results for row in flatten(result, sentiment, stance)]
         if not rows:
             return
-        if self._columns is None:
-            # Columns are fixed by the first chunk; fields that only later documents carry are named once.
-            self._columns = list(dict.fromkeys(k for row in rows for k in row))
-        dropped = {k for row in rows for k in row} - set(self._columns) - self._dropped
-        if dropped:
-            self._dropped |= dropped
-            self.report(f"warning: fields {sorted(dropped)} first appear after the first chunk; not in {self.path}")
-        rows = [{c: row.get(c) for c in self._columns} for row in rows]
+        known = self._columns or []
+        seen = set(known)
+        new = [k for k in dict.fromkeys(k for row in rows for k in row) if k not in seen]
+        self._columns = known + new
         if self.format == ".csv":
-            if self._csv is None:
-                assert self._handle is not None, "the output is opened in __enter__"
-                self._csv = csv.DictWriter(self._handle, fieldnames=self._columns, extrasaction="ignore")
-                self._csv.writeheader()
-            self._csv.writerows(rows)
+            self._write_csv(rows)
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            self._write_parquet(rows, grown=bool(new))
 
-            if self._parquet is None:
-                table = pa.Table.from_pylist(rows)
-                fields = []
-                for f in table.schema:
-                    if f.name.startswith(("stance_p_", "sentiment_p_")):
-                        f = f.with_type(pa.float64())
-                    elif pa.types.is_null(f.type):
-                        f = f.with_type(pa.string())
-                    fields.append(f)
-                self._schema = pa.schema(fields)
-                self._parquet = pq.ParquetWriter(self.partial, self._schema)
-            schema = self._schema
-            columns = {f.name: [_cast(row[f.name], f.type) for row in rows] for f in schema}
-            self._parquet.write_table(pa.Table.from_pydict(columns, schema=schema))
+    def _write_csv(self, rows: list[dict[str, Any]]) -> None:
+        assert self._handle is not None and self._columns is not None, "the output is opened in __enter__"
+        if self._csv is None:
+            self._csv = csv.DictWriter(self._handle, fieldnames=self._columns)
+            self._csv.writeheader()
+            self._header_columns = len(self._columns)
+        self._csv.fieldnames = self._columns
+        self._csv.writerows(rows)
+
+    def _write_parquet(self, rows: list[dict[str, Any]], grown: bool) -> None:
+        import pyarrow.parquet as pq
+
+        assert self._columns is not None and self.partial is not None
+        changed = grown
+        for column in self._columns:
+            old = self._kinds.get(column)
+            new = _kind(column, (row.get(column) for row in rows))
+            kind = old if new is None else new if old is None else _unify({old, new})
+            changed = changed or kind != old
+            self._kinds[column] = kind
+        if changed or self._parquet is None:
+            # The schema grew or a column changed kind: earlier parts keep theirs and are converted at the end.
+            if self._parquet is not None:
+                self._parquet.close()
+            part = (
+                self.partial if not self._parts else self.partial.with_name(f"{self.partial.name}.{len(self._parts)}")
+            )
+            self._parts.append(part)
+            self._parquet = pq.ParquetWriter(part, self._schema())
+        self._parquet.write_table(self._table(rows))
+
+    def _schema(self):
+        import pyarrow as pa
+
+        types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string(), None: pa.string()}
+        assert self._columns is not None
+        return pa.schema([(c, types[self._kinds.get(c)]) for c in self._columns])
+
+    def _table(self, rows: list[dict[str, Any]]):
+        import pyarrow as pa
+
+        assert self._columns is not None
+        columns = {c: [_cast(row.get(c), self._kinds.get(c)) for row in rows] for c in self._columns}
+        return pa.Table.from_pydict(columns, schema=self._schema())
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._columns is None and self.format != ".jsonl":
+            self._write_empty()
         if self._parquet is not None:
             self._parquet.close()
         if self._handle is not None and self._handle is not sys.stdout:
+            if self.buffer and exc_type is None:
+                self._handle.seek(0)
+                shutil.copyfileobj(self._handle, sys.stdout)
             self._handle.close()
         if self.partial is None or self.path is None:
             return
         if exc_type is None:
-            if not self.partial.exists():
-                self.partial.write_bytes(b"")
+            if self.format == ".csv" and self._columns and len(self._columns) > self._header_columns:
+                self._rewrite_csv_header()
+            if len(self._parts) > 1:
+                self._merge_parquet_parts()
             os.replace(self.partial, self.path)
         else:
-            self.partial.unlink(missing_ok=True)
+            for part in [self.partial, *self._parts]:
+                part.unlink(missing_ok=True)
 
+    def _write_empty(self) -> None:
+        """No rows at all: the columns every output has, so that CSV and Parquet readers still open the file."""
+        sentiment, stance = self.labels.get("sentiment", ()), self.labels.get("stance", ())
+        self._columns = [
+            "id", "sentence_index", "sentence_start", "sentence_end", "sentence", "boilerplate", "truncated",
+            "sentiment", *(f"sentiment_p_{k}" for k in sentiment), "actor", "mentioned", "mentions", "mention_texts",
+            "stance", *(f"stance_p_{k}" for k in stance),
+        ]  # fmt: skip
+        if self.format == ".csv":
+            self._write_csv([])
+        else:
+            self._write_parquet([], grown=True)
 
-def _cast(value: Any, arrow_type) -> Any:
-    import pyarrow as pa
+    def _rewrite_csv_header(self) -> None:
+        """Columns came after the header was written: write the whole header and pad the earlier rows."""
+        assert self.partial is not None and self._columns is not None
+        wider = self.partial.with_name(self.partial.name + ".wide")
+        with (
+            open(self.partial, encoding="utf-8", newline="") as old,
+            open(wider, "w", encoding="utf-8", newline="") as new,
+        ):
+            reader, writer = csv.reader(old), csv.writer(new)
+            next(reader)
+            writer.writerow(self._columns)
+            for values in reader:
+                writer.writerow(values + [""] * (len(self._columns) - len(values)))
+        os.replace(wider, self.partial)
 
-    if value is None:
-        return None
-    if pa.types.is_string(arrow_type) and not isinstance(value, str):
-        return str(value)
-    return value
+    def _merge_parquet_parts(self) -> None:
+        """One file from the parts, every part converted to the final schema, batch by batch."""
+        import pyarrow.parquet as pq
+
+        assert self.partial is not None
+        merged = self.partial.with_name(self.partial.name + ".merged")
+        with pq.ParquetWriter(merged, self._schema()) as writer:
+            for part in self._parts:
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=4096):
+                    writer.write_table(self._table(batch.to_pylist()))
+        for part in self._parts:
+            part.unlink()
+        os.replace(merged, self.partial)
 
 
 def analyze_corpus(
@@ -184,12 +313,15 @@ def analyze_corpus(
 
     if on_bad_row not in ("skip", "fail"):
         raise ValueError(f"on_bad_row must be skip or fail, not {on_bad_row!r}")
+    if output_path is not None and Path(output_path).resolve() == Path(input_path).resolve():
+        raise CorpusError(f"{output_path}: the output would replace the input; write it to another file")
     report = report or (lambda message: print(message, file=sys.stderr))
     stats = AnalyzeStats()
     total = count_documents(input_path)
     bar = tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     labels = {t.name: t.labels for t in analyzer.predictor.tasks}
-    with ResultWriter(output_path, labels, report) as writer:
+    # With on_bad_row="fail" a bad row must leave no output, on stdout too, so stdout output is held until the end.
+    with ResultWriter(output_path, labels, report, buffer=on_bad_row == "fail") as writer:
         chunk: list[Document] = []
         for item in iter_documents(input_path, text_field=text_field, id_field=id_field):
             if isinstance(item, BadRow):
@@ -208,6 +340,9 @@ def analyze_corpus(
             _run_chunk(analyzer, chunk, writer, stats, score_all_actors)
             bar.update(len(chunk))
     bar.close()
+    if not stats.documents:
+        why = "every row was skipped" if stats.skipped else "the input has no rows"
+        report(f"warning: {input_path}: no documents analyzed ({why})")
     return stats
 
 

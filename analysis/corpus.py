@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.pipeline import Document
-from model.records import count_rows, read_records, record_format, unit_of
+from model.records import BOM, RecordFileError, count_rows, read_records, record_format, unit_of
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,19 @@ class CorpusError(ValueError):
     """An input that cannot be read at all (missing, unknown type, no text column)."""
 
 
+def _text_files(folder: Path) -> list[Path]:
+    """The .txt files under ``folder`` (any case of the suffix, as for a single file), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+
+
 def _text_document(path: Path, doc_id: str) -> Document | BadRow:
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         return BadRow(f"{path}:{line}", f"invalid UTF-8 (byte {exc.start + 1} of the file)")
+    text = text.removeprefix(BOM)  # offsets count from the first character after a byte-order mark
     if not text.strip():
         return BadRow(str(path), "empty text")
     return Document(doc_id, text, {"file": str(path)})
@@ -47,7 +54,7 @@ def iter_documents(
     """Documents (or bad rows) of a corpus, in file order, streamed."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        files = _text_files(path)
         if not files:
             raise CorpusError(f"{path}: folder has no .txt files")
         for file in files:
@@ -62,20 +69,43 @@ def iter_documents(
         raise CorpusError(
             f"{path}: unsupported input {path.suffix!r}; use .txt, a folder of .txt, .jsonl, .csv or .parquet"
         )
+    try:
+        yield from _record_documents(path, text_field, id_field)
+    except RecordFileError as exc:
+        raise CorpusError(str(exc)) from exc
+
+
+def _record_documents(path: Path, text_field: str, id_field: str) -> Iterator[Document | BadRow]:
     unit = unit_of(path)
-    seen_text_column = False
+    seen_text_field = False
+    # JSONL rows have no common header: rows without the text field are held back until one row has it, so that a
+    # wrong --text-field is one error, not a skipped-row report for every row.
+    held: list[BadRow] = []
+    first_fields: list[str] | None = None
     for line, record, error in read_records(path):
         where = f"{path}:{line}" if unit == "line" else f"{path} (row {line})"
         if error is not None:
-            yield BadRow(where, error)
+            if seen_text_field:
+                yield BadRow(where, error)
+            else:
+                held.append(BadRow(where, error))
             continue
         assert record is not None
+        if first_fields is None:
+            first_fields = [str(k) for k in record]
         if text_field not in record:
-            if not seen_text_column and record_format(path) != "jsonl":
-                raise CorpusError(f"{path}: no {text_field!r} column")
-            yield BadRow(where, f"no {text_field!r} field")
+            if not seen_text_field and record_format(path) != "jsonl":
+                raise CorpusError(f"{path}: no {text_field!r} column (columns: {', '.join(first_fields)})")
+            missing = BadRow(where, f"no {text_field!r} field")
+            if seen_text_field:
+                yield missing
+            else:
+                held.append(missing)
             continue
-        seen_text_column = True
+        if not seen_text_field:
+            seen_text_field = True
+            yield from held
+            held = []
         text = record.get(text_field)
         if not isinstance(text, str) or not text.strip():
             yield BadRow(
@@ -87,13 +117,18 @@ def iter_documents(
         doc_id = str(raw_id) if raw_id not in (None, "") else f"{path.stem}:{line}"
         meta = {k: v for k, v in record.items() if k not in (text_field, id_field)}
         yield Document(doc_id, text, meta)
+    if not seen_text_field and first_fields is not None:
+        raise CorpusError(
+            f"{path}: no row has a {text_field!r} field (the first row has: {', '.join(first_fields) or 'nothing'})"
+        )
+    yield from held
 
 
 def count_documents(path: str | os.PathLike) -> int | None:
     """Number of documents for a progress bar, where cheap to know."""
     path = Path(path)
     if path.is_dir():
-        return sum(1 for p in path.rglob("*.txt") if p.is_file())
+        return len(_text_files(path))
     if path.suffix.lower() == ".txt":
         return 1
     return count_rows(path) if path.is_file() and record_format(path) else None

@@ -7,6 +7,10 @@ Net stance of an actor in a document is the mean, over the sentences scored for 
 
 from __future__ import annotations
 
+import base64
+import datetime
+import decimal
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,15 +205,84 @@ class DocumentAnalyzer:
         return {actor: summarize_actor(actor, preds, self.stance_labels) for actor, preds in stances.items()}
 
 
+# The names analyze output uses itself: document keys (JSONL) and flattened columns (CSV/Parquet). A carried input
+# field with one of these names, or with a probability-column prefix, is written as input_<name> (see carried_fields).
+OUTPUT_FIELDS = frozenset(
+    {"id", "sentences", "actors", "sentence_index", "sentence_start", "sentence_end", "sentence", "boilerplate",
+     "truncated", "sentiment", "actor", "mentioned", "mentions", "mention_texts", "stance"}
+)  # fmt: skip
+OUTPUT_PREFIXES = ("sentiment_p_", "stance_p_")
+
+
+def carried_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with every key the output uses itself renamed to ``input_<key>`` (again until it is free), so that
+    neither the document's own fields nor the carried ones are overwritten.
+
+    >>> carried_fields({"id": "orig", "source": "sana"})
+    {'input_id': 'orig', 'source': 'sana'}
+    """
+    taken = set(meta)
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = str(key)
+        if name in OUTPUT_FIELDS or name.startswith(OUTPUT_PREFIXES):
+            while name in OUTPUT_FIELDS or name.startswith(OUTPUT_PREFIXES) or name in taken or name in out:
+                name = f"input_{name}"
+        out[name] = value
+    return out
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as plain JSON: dates and times as ISO 8601 strings, NaN / NaT / infinities as None, Decimals and
+    NumPy scalars as numbers, bytes as UTF-8 text (base64 when not UTF-8), containers converted item by item.
+
+    >>> json_value({"date": datetime.date(2017, 4, 7), "score": float("nan")})
+    {'date': '2017-04-07', 'score': None}
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date; pandas' Timestamp a datetime
+        return None if value != value else value.isoformat()  # NaT is the one date unequal to itself
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return None
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if decimal.Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(raw).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_value(v) for v in value]
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if callable(getattr(value, "tolist", None)):  # NumPy scalars and arrays
+        return json_value(value.tolist())
+    try:
+        missing = bool(value != value)  # missing markers are unequal to themselves
+    except (TypeError, ValueError):  # pandas.NA is neither equal nor unequal to anything
+        missing = True
+    return None if missing else str(value)
+
+
 def document_to_dict(result: DocumentResult) -> dict[str, Any]:
-    """The JSON shape of one analyzed document (analyze output, one line per document)."""
+    """The JSON shape of one analyzed document (analyze output, one line per document): carried fields follow the
+    id (renamed where they collide, see `carried_fields`) and are plain JSON values (see `json_value`)."""
 
     def prediction(p: TaskPrediction | None) -> dict[str, Any] | None:
         return None if p is None else {"label": p.label, "probabilities": p.probabilities}
 
     return {
         "id": result.id,
-        **result.meta,
+        **json_value(carried_fields(result.meta)),
         "sentences": [
             {
                 "index": s.index,

@@ -10,7 +10,7 @@ import torch
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
 from model.model_dir import ModelProject, load_model_dir
 from model.network import logits_key
-from model.types import InputKind, Pair, Prediction, TaskPrediction
+from model.types import InputKind, Pair, Prediction, TaskPrediction, check_pairs
 
 
 class StancePredictor:
@@ -43,8 +43,12 @@ class StancePredictor:
         """Each task's label and label probabilities for every pair.
 
         ``pair`` tasks read each pair; ``sentence`` tasks read each distinct sentence once. ``kinds`` limits the
-        work to one kind of task (the document pipeline scores sentences separately).
+        work to one kind of task (the document pipeline scores sentences separately). A text that is not a string or
+        a span outside its text raises TypeError / ValueError naming the pair's index.
         """
+        check_pairs(pairs)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
         results: list[dict[str, TaskPrediction]] = [{} for _ in pairs]
         truncated = [False] * len(pairs)
         for kind in kinds:
@@ -64,6 +68,11 @@ class StancePredictor:
 
     def predict_sentences(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         """The sentence-level tasks (sentiment) for each text."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i}: must be a string, not {type(text).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
         return [
             Prediction(tasks=labels, truncated=cut)
             for labels, cut in self._predict_kind([Pair(t) for t in texts], "sentence", batch_size)

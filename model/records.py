@@ -2,7 +2,9 @@
 
 Used for labelled training data and for corpora alike: ``read_records(path)`` yields ``(line, record, error)``,
 where ``line`` is the 1-based line where the row starts (the row number for Parquet) and ``error`` says why a row
-could not be read (invalid UTF-8, invalid JSON, ...), with ``record`` then None. Nothing is loaded whole.
+could not be read (invalid UTF-8, invalid JSON, malformed CSV, ...), with ``record`` then None; reading goes on with
+the next row. A file that cannot be read as rows at all (unreadable Parquet, a CSV header that does not parse, a JSON
+array where JSON Lines are expected) raises `RecordFileError` naming the file. Nothing is loaded whole.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ from typing import Any
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 Record = tuple[int, dict[str, Any] | None, str | None]
+BOM = "\ufeff"
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class RecordFileError(ValueError):
+    """A file that cannot be read as rows at all; the message starts with the file (and line, where known)."""
 
 
 def record_format(path: str | os.PathLike) -> str | None:
@@ -45,14 +52,23 @@ def read_records(path: str | os.PathLike) -> Iterator[Record]:
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
     with open(path, "rb") as handle:
+        first = True
         for number, raw in enumerate(handle, start=1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 yield number, None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
                 continue
+            if number == 1:
+                line = line.removeprefix(BOM)
             if not line.strip():
                 continue
+            if first and path.suffix.lower() == ".json" and line.lstrip().startswith("["):
+                raise RecordFileError(
+                    f"{path}:{number}: a JSON array; give JSON Lines instead, one object per line "
+                    f"(for example: jq -c '.[]' {path.name} > {path.stem}.jsonl)"
+                )
+            first = False
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -64,37 +80,77 @@ def _read_jsonl(path: Path) -> Iterator[Record]:
             yield number, record, None
 
 
-def _read_csv(path: Path) -> Iterator[Record]:
-    bad: dict[int, str] = {}
+def _csv_problem(message: str) -> str:
+    """What a csv.Error means, in the words of someone fixing the file."""
+    if "new-line character seen in unquoted field" in message:
+        return "a carriage return (\\r) inside an unquoted field; quote the field or remove the \\r"
+    if "expected after" in message:
+        return 'text after the closing quote of a quoted field (a quote inside a quoted field is written "")'
+    if "unexpected end of data" in message:
+        return "a quote opened in this row is never closed"
+    return message
 
-    def lines() -> Iterator[str]:
+
+def _read_csv(path: Path) -> Iterator[Record]:
+    """Rows of a CSV file (RFC 4180, strict quoting). A malformed row is reported at the line where it starts and
+    reading resumes on the next line, so one stray quote costs one row, not the rest of the file."""
+    bad: dict[int, str] = {}
+    line_end: dict[int, int] = {}  # byte offset after each line of the row being read, to resume after its first line
+
+    def lines(first: int, offset: int) -> Iterator[str]:
         with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            handle.seek(offset)
+            for number, raw in enumerate(handle, start=first):
+                offset += len(raw)
+                line_end[number] = offset
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     bad[number] = f"invalid UTF-8 (byte {exc.start + 1} of the line)"
                     text = raw.decode("utf-8", errors="replace")
-                yield text.lstrip("\ufeff") if number == 1 else text
+                yield text.removeprefix(BOM) if number == 1 else text
 
-    reader = csv.reader(lines())
+    reader = csv.reader(lines(1, 0), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as exc:
-        yield 1, None, f"invalid CSV header ({exc})"
-        return
+        problem = _csv_problem(str(exc))
+        if "carriage return" in problem:
+            problem += "; if the file's lines end in a lone \\r (classic Mac OS), save it with \\n or \\r\\n line ends"
+        raise RecordFileError(f"{path}:1: invalid CSV header: {problem}") from exc
+    base = 0  # file line of the reader's line 0 (the reader restarts after a row that runs over several lines)
     start = reader.line_num + 1
+    line_end.clear()
     while True:
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, None, f"invalid CSV ({exc})"
-            return
-        line, start = start, reader.line_num + 1
+            last = base + reader.line_num
+            problem = f"invalid CSV: {_csv_problem(str(exc))}"
+            if last > start:
+                # A row that runs over several lines and then breaks most likely has a stray quote on its first
+                # line: skip that line alone and read the lines after it as rows again.
+                if "unexpected end of data" in str(exc):
+                    problem = (
+                        f"invalid CSV: a quote opened on this line is never closed (it runs to line {last}, the end)"
+                    )
+                else:
+                    problem = (
+                        f"invalid CSV: a quote opened on this line runs on to line {last}: {_csv_problem(str(exc))}"
+                    )
+                problem += "; only this line is skipped, reading resumes on the next"
+                reader = csv.reader(lines(start + 1, line_end[start]), strict=True)
+                base, last = start, start
+            yield start, None, problem
+            start = last + 1
+            line_end.clear()
+            continue
+        line, start = start, base + reader.line_num + 1
+        line_end.clear()
         errors = [bad[n] for n in range(line, start) if n in bad]
         if errors:
             yield line, None, errors[0]
@@ -113,10 +169,16 @@ def _read_parquet(path: Path) -> Iterator[Record]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for unreadable files
-        yield 0, None, f"unreadable Parquet file ({exc})"
-        return
+        raise RecordFileError(f"{path}: unreadable Parquet file ({exc})") from exc
     number = 0
-    for batch in parquet.iter_batches(batch_size=1024):
+    batches = parquet.iter_batches(batch_size=1024)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise RecordFileError(f"{path}: unreadable Parquet data after row {number} ({exc})") from exc
         for record in batch.to_pylist():
             number += 1
             yield number, record, None

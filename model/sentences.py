@@ -20,20 +20,25 @@ BOILERPLATE = re.compile(
     |click\ here.*|all\ rights\ reserved.*|copyright\ .*|©.*|photo:.*|image:.*)\W*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-# Very long paragraphs are cut into pieces of about this many characters (at whitespace) before pysbd sees them,
-# which keeps segmentation time linear on text without line breaks.
+# pysbd's time grows faster than linearly with the length of its input, so a paragraph longer than this many
+# characters (FA-KES articles are one line each) is segmented in windows: each window starts at a sentence start and
+# keeps the sentences that end before MAX_PARAGRAPH with LOOKAHEAD characters of context after them, so every cut is
+# a boundary pysbd itself found. Only a single sentence longer than MAX_PARAGRAPH is cut (at whitespace) and marked.
 MAX_PARAGRAPH = 5000
+LOOKAHEAD = 300
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence of a document: its text and character offsets in the document; ``boilerplate`` for page chrome."""
+    """A sentence of a document: its text and character offsets in the document; ``boilerplate`` for page chrome;
+    ``cut`` when the sentence was longer than MAX_PARAGRAPH characters and this is a piece of it."""
 
     index: int
     start: int
     end: int
     text: str
     boilerplate: bool = False
+    cut: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -44,22 +49,67 @@ def _segmenter():
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each non-blank line, whitespace-trimmed, long lines cut at whitespace."""
+    """(start, end) of each non-blank line, whitespace-trimmed."""
     for match in re.finditer(r"[^\n]+", text):
         start, end = match.start(), match.end()
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
-        while end - start > MAX_PARAGRAPH:
-            cut = text.rfind(" ", start + MAX_PARAGRAPH // 2, start + MAX_PARAGRAPH)
-            cut = cut if cut > start else start + MAX_PARAGRAPH
-            yield start, cut
-            start = cut
-            while start < end and text[start].isspace():
-                start += 1
         if end > start:
             yield start, end
+
+
+def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of the sentences pysbd finds in ``text[start:end]``, whitespace-trimmed, covering all of it."""
+    paragraph = text[start:end]
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    pieces = _segmenter().segment(paragraph) if len(paragraph) > 1 else [paragraph]
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = paragraph.find(piece, cursor)
+        if found < 0:  # the segmenter changed the text; fall back to the rest of the paragraph
+            piece = paragraph[cursor:].strip()
+            if not piece:
+                break
+            found = paragraph.find(piece, cursor)
+        spans.append((start + found, start + found + len(piece)))
+        cursor = found + len(piece)
+    rest = paragraph[cursor:].strip()
+    if rest:
+        found = paragraph.find(rest, cursor)
+        spans.append((start + found, start + found + len(rest)))
+    return spans
+
+
+def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, cut) of the sentences of the paragraph ``text[start:end]``, long paragraphs in windows."""
+    continued = False  # the next sentence is the rest of one that was cut
+    while end - start > MAX_PARAGRAPH:
+        window_end = min(end, start + MAX_PARAGRAPH + LOOKAHEAD)
+        kept: list[tuple[int, int]] = []
+        for s, e in _segment(text, start, window_end):
+            if e - s > MAX_PARAGRAPH or (e > start + MAX_PARAGRAPH and window_end < end):
+                break  # too long, or too near the window's end to be sure of the boundary
+            kept.append((s, e))
+        if kept:
+            for i, (s, e) in enumerate(kept):
+                yield s, e, continued and i == 0
+            start, continued = kept[-1][1], False
+        else:  # the first sentence alone is longer than MAX_PARAGRAPH: cut it at whitespace
+            cut = text.rfind(" ", start + MAX_PARAGRAPH // 2, start + MAX_PARAGRAPH)
+            cut = cut if cut > start else start + MAX_PARAGRAPH
+            while text[cut - 1].isspace():
+                cut -= 1
+            yield start, cut, True
+            start, continued = cut, True
+        while start < end and text[start].isspace():
+            start += 1
+    for i, (s, e) in enumerate(_segment(text, start, end)):
+        yield s, e, continued and i == 0
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -70,26 +120,7 @@ def split_sentences(text: str) -> list[Sentence]:
     """
     sentences: list[Sentence] = []
     for p_start, p_end in _paragraphs(text):
-        paragraph = text[p_start:p_end]
-        cursor = 0
-        pieces = _segmenter().segment(paragraph) if len(paragraph) > 1 else [paragraph]
-        for piece in pieces:
-            piece = piece.strip()
-            if not piece:
-                continue
-            found = paragraph.find(piece, cursor)
-            if found < 0:  # the segmenter changed the text; fall back to the rest of the paragraph
-                found = cursor
-                piece = paragraph[cursor:].strip()
-                if not piece:
-                    break
-                found = paragraph.find(piece, cursor)
-            start, end = p_start + found, p_start + found + len(piece)
-            sentences.append(Sentence(len(sentences), start, end, text[start:end], bool(BOILERPLATE.match(piece))))
-            cursor = found + len(piece)
-        rest = paragraph[cursor:].strip()
-        if rest:
-            found = paragraph.find(rest, cursor)
-            start, end = p_start + found, p_start + found + len(rest)
-            sentences.append(Sentence(len(sentences), start, end, text[start:end], bool(BOILERPLATE.match(rest))))
+        for start, end, cut in _sentence_spans(text, p_start, p_end):
+            piece = text[start:end]
+            sentences.append(Sentence(len(sentences), start, end, piece, bool(BOILERPLATE.match(piece)), cut))
     return sentences

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Literal
 
 InputKind = Literal["pair", "sentence"]
@@ -31,6 +33,27 @@ class Pair:
     text: str
     target: str | None = None
     spans: tuple[Span, ...] = ()
+
+
+def check_pairs(pairs: Sequence[Pair]) -> None:
+    """Raise TypeError / ValueError naming the first pair (by index) whose text is not a string or whose spans do not
+    lie inside its text (``0 <= start < end <= len(text)``)."""
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, Pair):
+            raise TypeError(f"pair {i}: expected a Pair, got {type(pair).__name__}")
+        if not isinstance(pair.text, str):
+            raise TypeError(f"pair {i}: text must be a string, not {type(pair.text).__name__}")
+        if pair.target is not None and not isinstance(pair.target, str):
+            raise TypeError(f"pair {i}: target must be a string or None, not {type(pair.target).__name__}")
+        for span in pair.spans:
+            if not isinstance(span, Span) or not isinstance(span.start, Integral) or not isinstance(span.end, Integral):
+                raise TypeError(f"pair {i}: spans must be Span(start, end) with integer offsets, got {span!r}")
+            if not 0 <= span.start < span.end <= len(pair.text):
+                problem = "empty or inverted" if span.start >= span.end else "outside the text"
+                raise ValueError(
+                    f"pair {i}: span {span.start}-{span.end} is {problem} ({len(pair.text)} characters; "
+                    "a span needs 0 <= start < end <= len(text))"
+                )
 
 
 @dataclass(frozen=True)

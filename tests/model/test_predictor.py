@@ -45,3 +45,17 @@ def test_sentiment_is_the_sentences_whatever_the_target(predictor):
 
 def test_empty_input(predictor):
     assert predictor.predict([]) == []
+
+
+@pytest.mark.parametrize(
+    ("pair", "error", "message"),
+    [
+        (Pair("Ankara spoke.", "Turkey", (Span(0, 40),)), ValueError, "pair 1: span 0-40 is outside the text"),
+        (Pair("Ankara spoke.", "Turkey", (Span(6, 0),)), ValueError, "pair 1: span 6-0 is empty or inverted"),
+        (Pair(123, "Turkey"), TypeError, "pair 1: text must be a string, not int"),  # type: ignore[arg-type]
+        (Pair("Ankara spoke.", "Turkey", ((0, 6),)), TypeError, "pair 1: spans must be Span"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_pairs_are_refused_with_their_index(predictor, pair, error, message):
+    with pytest.raises(error, match=message):
+        predictor.predict([PAIRS[0], pair])

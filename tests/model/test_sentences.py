@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model import sentences
 from model.sentences import split_sentences
 from tests.conftest import REPO
 
@@ -65,3 +68,45 @@ def test_long_text_without_breaks_is_split_in_linear_time():
     text = ("word " * 200_000).strip()  # 1 MB, no sentence end
     sentences = split_sentences(text)
     assert sentences and "".join(s.text + " " for s in sentences).strip() == text
+
+
+def test_long_paragraphs_are_split_only_where_the_segmenter_splits(monkeypatch):
+    # FA-KES articles are one line each: a paragraph far over MAX_PARAGRAPH must give the same sentences as
+    # segmenting it whole, with no piece cut mid-sentence (which used to score fragments such as 'Syria').
+    monkeypatch.setattr(sentences, "MAX_PARAGRAPH", 300)
+    monkeypatch.setattr(sentences, "LOOKAHEAD", 60)
+    parts = [
+        "Gen. Smith met U.S. envoys in Washington on Monday.",
+        "Mr. Erdogan said: “We will win. They lose.”",
+        "The Syrian government rejected the claims made by Turkey and the al-Nusra Front about the attack.",
+        "Talks resume in Geneva.",
+    ]
+    text = " ".join(parts[i % len(parts)] + f" Report {i} ends here." for i in range(40))
+    assert len(text) > 10 * sentences.MAX_PARAGRAPH
+    whole = [text[s:e] for s, e in sentences._segment(text, 0, len(text))]
+    got = split_sentences(text)
+    assert [s.text for s in got] == whole
+    assert not any(s.cut for s in got)
+    check_offsets(text)
+
+
+def test_only_a_sentence_longer_than_the_cap_is_cut_and_it_is_flagged(monkeypatch):
+    monkeypatch.setattr(sentences, "MAX_PARAGRAPH", 200)
+    monkeypatch.setattr(sentences, "LOOKAHEAD", 50)
+    long = "Syria " + "and the war " * 60 + "went on."
+    text = f"Turkey spoke first. {long} Damascus answered. Ankara replied at length."
+    got = split_sentences(text)
+    check_offsets(text)
+    assert got[0].text == "Turkey spoke first." and not got[0].cut
+    pieces = [s for s in got if s.cut]
+    assert len(pieces) >= 4 and " ".join(p.text for p in pieces) == long
+    assert all(len(p.text) <= sentences.MAX_PARAGRAPH for p in pieces)
+    assert [s.text for s in got if not s.cut][1:] == ["Damascus answered.", "Ankara replied at length."]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["U.S.", "Gen.", "Syria", "said", "“Yes.”", "\n", " ", ".", "?", "x" * 30])))
+def test_offsets_hold_with_a_small_cap(words):
+    with patch.object(sentences, "MAX_PARAGRAPH", 40), patch.object(sentences, "LOOKAHEAD", 10):
+        check_offsets(" ".join(words))
+        assert all(len(s.text) <= 40 for s in split_sentences(" ".join(words)) if s.cut)
