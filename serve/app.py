@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Match
 
 from model.actors import ActorRegistry
 from serve.batcher import MicroBatcher
-from serve.errors import ApiError, error_response, install_error_handlers, too_large
+from serve.errors import ApiError, error_response, install_error_handlers, internal_error, too_large
 from serve.labelling import LabelQueue
 from serve.metrics import ServiceMetrics
 from serve.schemas import (
@@ -30,7 +31,7 @@ from serve.schemas import (
     document_out,
 )
 from serve.settings import Settings
-from serve.state import ModelHandle, load_handle, resolve_model_name
+from serve.state import ModelHandle, base_model_name, load_handle, resolve_model_name
 
 log = logging.getLogger("stance.serve")
 
@@ -59,6 +60,8 @@ class ServiceState:
         given = Path(self.settings.model)
         if given.is_dir():
             return given, given.name
+        if given.is_absolute() or len(given.parts) > 1:
+            raise ApiError(404, "model_not_found", f"model {self.settings.model!r}: no such directory", field="model")
         return resolve_model_name(Path(self.settings.models_root), self.settings.model), self.settings.model
 
     async def load(self, path: Path, name: str) -> ModelHandle:
@@ -97,7 +100,8 @@ def require_admin(request: Request, state: State) -> None:
 
 
 class BodyLimit:
-    """ASGI middleware: a body larger than the limit gets 413 before it is parsed (by header or while streaming)."""
+    """ASGI middleware: a body larger than the limit gets 413 before it is parsed, whether it announces its size
+    (Content-Length) or not (chunked): the body is read up to the limit first, then handed on."""
 
     def __init__(self, app, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -108,37 +112,85 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await self._reject(scope, receive, send, int(length))
-        seen = 0
-        started = False
-
-        async def counted_receive():
-            nonlocal seen
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge(seen)
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            more = message.get("more_body", False)
+            if seen > self.limit:
+                return await self._reject(scope, receive, send, seen)
+        body: bytes | None = b"".join(chunks)
+
+        async def replay():
+            nonlocal body
+            if body is None:
+                return await receive()
+            message, body = {"type": "http.request", "body": body, "more_body": False}, None
             return message
 
-        async def tracked_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge as exc:
-            if not started:
-                await self._reject(scope, receive, send, exc.seen)
+        await self.app(scope, replay, send)
 
     async def _reject(self, scope, receive, send, size: int) -> None:
         error = too_large("request body (bytes)", self.limit, "max_body_bytes", got=size)
         await error_response(error.status, error.code, error.message, **error.details)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    def __init__(self, seen: int) -> None:
-        self.seen = seen
+class Observe:
+    """ASGI middleware around everything else: the per-request time limit (a timed-out request is cancelled, so
+    its queued model work is skipped), one JSON 500 for any unhandled error, and request metrics for every answer."""
+
+    def __init__(self, app, service: ServiceState, routes: FastAPI) -> None:
+        self.app, self.service, self.routes = app, service, routes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        settings, started, status = self.service.settings, time.perf_counter(), None
+
+        async def tracked_send(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        timeout = settings.request_timeout_s if scope["path"].startswith("/v1/") else None
+        response = None
+        try:
+            async with asyncio.timeout(timeout) as limit:
+                await self.app(scope, receive, tracked_send)
+        except TimeoutError:
+            if not limit.expired():
+                log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+                response = internal_error()
+            else:
+                response = error_response(
+                    504, "timeout", f"request took longer than {settings.request_timeout_s} s "
+                    "(setting STANCE_REQUEST_TIMEOUT_S)", limit=settings.request_timeout_s,
+                    setting="request_timeout_s",
+                )  # fmt: skip
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            response = internal_error()
+        if response is not None and status is None:
+            await response(scope, receive, tracked_send)
+        name = self.route_name(scope)
+        self.service.metrics.requests.labels(route=name, status=str(status or 500)).inc()
+        self.service.metrics.latency.labels(route=name).observe(time.perf_counter() - started)
+
+    def route_name(self, scope) -> str:
+        """The route's path template; 'unmatched' for paths no route serves (keeps the label set small)."""
+        route = scope.get("route")
+        if route is not None:
+            return getattr(route, "path", "unmatched")
+        probe = {**scope, "method": scope.get("method", "GET")}
+        for candidate in self.routes.router.routes:
+            match, _ = candidate.matches(probe)
+            if match is not Match.NONE:
+                return getattr(candidate, "path", "unmatched")
+        return "unmatched"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -158,19 +210,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # fmt: skip
         state.batcher.start()
 
-        async def initial_load() -> None:
+        def failed(exc: Exception) -> None:
+            state.load_error = str(getattr(exc, "message", exc))
+            log.error(
+                "could not load the model %r (STANCE_MODEL / --model): %s. The server keeps running, but /readyz and "
+                "the prediction routes answer 503 until a model loads (POST /v1/admin/reload)", settings.model,
+                state.load_error,
+            )  # fmt: skip
+
+        async def initial_load(path: Path, name: str) -> None:
             try:
-                path, name = state.model_path()
                 state.handle = await state.load(path, name)
                 state.metrics.set_model(state.handle.model_id, name)
-                log.info("serving %s", state.handle.model_id)
+                log.info("ready: serving %s", state.handle.model_id)
             except Exception as exc:
-                state.load_error = str(getattr(exc, "message", exc))
-                log.error("model not loaded: %s", state.load_error)
+                failed(exc)
 
-        loader = asyncio.create_task(initial_load())
+        loader = None
+        try:
+            path, name = state.model_path()  # a wrong name is reported now, before "startup complete"
+            log.info("loading model %s", path)
+            loader = asyncio.create_task(initial_load(path, name))
+        except Exception as exc:
+            failed(exc)
         yield
-        loader.cancel()
+        if loader is not None:
+            loader.cancel()
         await state.batcher.stop()
 
     app = FastAPI(
@@ -181,29 +246,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.service = state
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Observe, service=state, routes=app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        started = time.perf_counter()
-        try:
-            timeout = settings.request_timeout_s if request.url.path.startswith("/v1/") else None
-            response = await asyncio.wait_for(call_next(request), timeout)
-        except TimeoutError:
-            response = error_response(
-                504, "timeout", f"request took longer than {settings.request_timeout_s} s "
-                "(setting STANCE_REQUEST_TIMEOUT_S)", limit=settings.request_timeout_s, setting="request_timeout_s",
-            )  # fmt: skip
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        state.metrics.requests.labels(route=name, status=str(response.status_code)).inc()
-        state.metrics.latency.labels(route=name).observe(time.perf_counter() - started)
-        return response
-
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)])
     async def analyze(body: AnalyzeRequest, state: State) -> dict[str, Any]:
@@ -251,6 +299,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "name": handle.name,
             "content_hash": project.weights_sha256,
             "base_model": project.base_model,
+            "base_model_resolved": base_model_name(project.base_model, handle.path),
             "created": project.created,
             "tasks": [t.to_dict() for t in project.tasks],
             "input_format": project.input_format.to_dict(),
@@ -318,7 +367,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await run_in_threadpool(queue.save, annotator, answer)
 
     @app.get("/label", response_class=HTMLResponse, include_in_schema=False)
-    async def label_page() -> HTMLResponse:
+    async def label_page(state: State) -> HTMLResponse:
+        state.label_queue()  # 404 when labelling is off
         return HTMLResponse(resources.files("serve.static").joinpath("label.html").read_text(encoding="utf-8"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -81,7 +81,11 @@ class MicroBatcher:
         self.queued_items += job.size
         self.metrics.queued_items.set(self.queued_items)
         self.queue.put_nowait(job)
-        return await job.future
+        try:
+            return await job.future
+        except asyncio.CancelledError:  # the request timed out or its client left: skip its model work
+            job.future.cancel()
+            raise
 
     async def _next(self, timeout: float | None) -> Job | None:
         """The next job: carried over, already queued, or arriving within ``timeout`` (None: wait for one)."""
@@ -114,10 +118,12 @@ class MicroBatcher:
                 items += job.size
             self.queued_items -= items
             self.metrics.queued_items.set(self.queued_items)
-            live = [j for j in batch if not j.future.done()]  # timed-out requests are not computed
+            live = [j for j in batch if not j.future.done()]  # timed-out (cancelled) requests are not computed
             if not live:
+                self.metrics.skipped_requests.inc(len(batch))
                 continue
             now = time.perf_counter()
+            self.metrics.skipped_requests.inc(len(batch) - len(live))
             for job in live:
                 self.metrics.queue_seconds.observe(now - job.enqueued)
             try:

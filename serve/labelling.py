@@ -1,57 +1,162 @@
 """The labelling queue behind the /label page: items from a `stance suggest` file, answers appended to a JSONL file.
 
 Every answer is one line, written and fsync'ed before the request returns, so a crash or a closed tab loses
-nothing; an annotator's progress is read back from the file, so a restart resumes where they stopped.
+nothing; an annotator's progress is read back from the file, so a restart resumes where they stopped. The file is
+append-only (the audit trail): saving an item again appends another row, and the last row per (annotator, id)
+is the answer that counts. With ``{annotator}`` in the output path, each annotator gets a file of their own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from model.records import read_records
+from model.records import read_records, record_format
 from serve.errors import ApiError
+
+log = logging.getLogger("stance.serve")
 
 CHOICES = {
     "stance": ("against", "neutral", "favor", "na"),
     "sentiment": ("negative", "neutral", "positive"),
     "confidence": ("high", "low"),
 }
+SHOWN = ("id", "text", "target", "mention", "mention_start", "mention_end", "source", "doc_id")
+SAVED = ("id", "doc_id", "source", "text", "target", "mention", "mention_start", "mention_end")
+ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TEMPLATE = "{annotator}"
+
+
+class LabelSetupError(ValueError):
+    """A labelling queue or output file that cannot be used; raised at start-up, naming the setting."""
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _offset(value: Any, where: str, name: str) -> int | None:
+    """A mention offset as an int (CSV queues hold them as text)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise LabelSetupError(f"{where}: {name} must be a non-negative integer, got {value!r}")
+
+
+def load_items(queue_file: str) -> list[dict[str, Any]]:
+    """The items of a queue file, each with a unique, non-empty id; errors name the file and line."""
+    path = Path(queue_file)
+    if not path.is_file():
+        raise LabelSetupError(f"STANCE_LABEL_QUEUE={queue_file}: no such file")
+    if record_format(path) not in ("jsonl", "csv"):
+        raise LabelSetupError(f"STANCE_LABEL_QUEUE={queue_file}: use a .jsonl or .csv file from `stance suggest`")
+    items: list[dict[str, Any]] = []
+    first_line: dict[str, int] = {}
+    try:
+        records = list(read_records(path))
+    except ValueError as exc:  # a file that cannot be read as rows at all
+        raise LabelSetupError(f"STANCE_LABEL_QUEUE={queue_file}: {exc}") from exc
+    for line, record, error in records:
+        where = f"{queue_file}:{line}"
+        if error is not None or record is None:
+            raise LabelSetupError(f"{where}: {error}")
+        missing = [k for k in ("id", "text", "target") if _blank(record.get(k))]
+        if missing:
+            raise LabelSetupError(f"{where}: a labelling item needs id, text and target (missing: {missing})")
+        item_id = str(record["id"])
+        if item_id in first_line:
+            raise LabelSetupError(f"{where}: duplicate id {item_id!r} (first on line {first_line[item_id]})")
+        first_line[item_id] = line
+        for key in ("mention_start", "mention_end"):
+            record[key] = _offset(record.get(key), where, key)
+        items.append(record)
+    return items
+
+
+class AnswerFile:
+    """One append-only JSONL file of answers; ``answers[annotator][id]`` is the last answer read or written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.answers: dict[str, dict[str, dict[str, Any]]] = {}
+        if path.is_dir():
+            raise LabelSetupError(f"STANCE_LABEL_OUTPUT={path}: is a directory; give a .jsonl file path")
+        if not path.exists():
+            return
+        for line, record, error in read_records(path):
+            if error is not None or record is None or _blank(record.get("id")):
+                reason = error or "no id"
+                log.warning("%s:%d: %s; this line is ignored (progress does not count it)", path, line, reason)
+                continue
+            self._remember(record)
+
+    def _remember(self, record: dict[str, Any]) -> bool:
+        """Keep ``record`` as its annotator's answer for its id; True when it replaces an earlier answer."""
+        mine = self.answers.setdefault(str(record.get("annotator", "")), {})
+        replaced = str(record["id"]) in mine
+        mine[str(record["id"])] = record
+        return replaced
+
+    def append(self, row: dict[str, Any]) -> bool:
+        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+b") as handle:
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a line cut short by a crash: keep it apart from this answer
+                    line = b"\n" + line
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return self._remember(row)
 
 
 class LabelQueue:
     def __init__(self, queue_file: str, output_file: str) -> None:
-        self.items: list[dict[str, Any]] = []
-        for line, record, error in read_records(queue_file):
-            if error is not None or record is None:
-                raise ValueError(f"{queue_file}:{line}: {error}")
-            if not record.get("id") or not record.get("text") or not record.get("target"):
-                raise ValueError(f"{queue_file}:{line}: a labelling item needs id, text and target")
-            self.items.append(record)
+        self.items = load_items(queue_file)
         self.index = {str(item["id"]): item for item in self.items}
-        self.output = Path(output_file)
+        self.output = output_file
+        self.per_annotator = TEMPLATE in output_file
+        if Path(output_file.replace(TEMPLATE, "x")).suffix.lower() != ".jsonl":
+            raise LabelSetupError(
+                f"STANCE_LABEL_OUTPUT={output_file}: the labelled file must end in .jsonl (one JSON answer a line)"
+            )
         self.lock = threading.Lock()
-        self.done: dict[str, set[str]] = {}
-        if self.output.exists():
-            for _, record, _ in read_records(self.output):
-                if record and record.get("id"):
-                    self.done.setdefault(str(record.get("annotator", "")), set()).add(str(record["id"]))
+        self.files: dict[Path, AnswerFile] = {}
+        if not self.per_annotator:
+            self._file("anonymous")
+
+    def _file(self, annotator: str) -> AnswerFile:
+        if self.per_annotator and not ANNOTATOR.match(annotator):
+            raise ApiError(
+                422, "invalid_annotator", f"annotator {annotator!r}: use 1-64 letters, digits, '.', '_' or '-' "
+                "(it names the annotator's file)", field="annotator",
+            )  # fmt: skip
+        path = Path(self.output.replace(TEMPLATE, annotator))
+        with self.lock:
+            if path not in self.files:
+                self.files[path] = AnswerFile(path)
+            return self.files[path]
 
     def next_item(self, annotator: str) -> dict[str, Any]:
-        done = self.done.get(annotator, set())
-        remaining = [item for item in self.items if str(item["id"]) not in done]
-        progress = {"done": len(done & set(self.index)), "total": len(self.items)}
-        if not remaining:
+        done = set(self._file(annotator).answers.get(annotator, {})) & set(self.index)
+        progress = {"done": len(done), "total": len(self.items)}
+        item = next((item for item in self.items if str(item["id"]) not in done), None)
+        if item is None:
             return {"item": None, "progress": progress}
-        item = remaining[0]
-        keep = ("id", "text", "target", "mention", "mention_start", "mention_end", "source", "doc_id")
-        return {"item": {k: item.get(k) for k in keep}, "progress": progress}
+        return {"item": {k: item.get(k) for k in SHOWN}, "progress": progress}
 
     def save(self, annotator: str, answer: dict[str, Any]) -> dict[str, Any]:
+        answers = self._file(annotator)
         item_id = str(answer.get("id", ""))
         item = self.index.get(item_id)
         if item is None:
@@ -64,15 +169,8 @@ class LabelQueue:
             if value not in allowed:
                 raise ApiError(422, "invalid_label", f"{task}: {value!r} is not one of {list(allowed)}", field=task)
             labels[task] = value
-        keep = ("id", "doc_id", "source", "text", "target", "mention", "mention_start", "mention_end")
-        row = {**{k: item.get(k) for k in keep if item.get(k) is not None}, **labels, "annotator": annotator,
+        row = {**{k: item.get(k) for k in SAVED if item.get(k) is not None}, **labels, "annotator": annotator,
                "labelled_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-        line = json.dumps(row, ensure_ascii=False) + "\n"
         with self.lock:
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.output, "a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.done.setdefault(annotator, set()).add(item_id)
-        return self.next_item(annotator)
+            replaced = answers.append(row)
+        return {**self.next_item(annotator), "replaced": replaced}

@@ -32,6 +32,10 @@ class ServiceMetrics:
         self.inference_seconds = Histogram(
             "stance_inference_seconds", "time of one model call", buckets=LATENCY_BUCKETS, registry=self.registry
         )
+        self.skipped_requests = Counter(
+            "stance_skipped_requests_total", "requests whose model work was skipped (timed out or cancelled first)",
+            registry=self.registry,
+        )  # fmt: skip
         self.queued_items = Gauge("stance_queued_items", "model inputs waiting", registry=self.registry)
         self.model_info = Gauge(
             "stance_model_info", "the loaded model (value 1)", ["model_id", "name"], registry=self.registry

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from model.pipeline import Document, DocumentResult, document_to_dict
 from model.types import Pair, Prediction, Span
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_not_blank)]
+Offset = Annotated[int, Field(strict=True, ge=0, description="a Unicode code point index (a Python str index)")]
 
 
 class InlineActor(BaseModel):
@@ -25,8 +45,8 @@ class DocumentIn(BaseModel):
     """A document; fields other than ``id`` and ``text`` (source, date, ...) are returned as given."""
 
     model_config = ConfigDict(extra="allow")
-    id: str | int | None = None
-    text: str
+    id: StrictStr | Annotated[int, Field(strict=True)] | None = None
+    text: Text
 
 
 class AnalyzeRequest(BaseModel):
@@ -46,9 +66,11 @@ class AnalyzeRequest(BaseModel):
         },
     )
     documents: list[DocumentIn] | None = None
-    text: str | None = None
+    text: Text | None = None
     actors: list[InlineActor] | None = Field(None, description="inline actors; replace the server registry")
-    score_all_actors: bool | list[str] = Field(False, description="also score actors not mentioned in a sentence")
+    score_all_actors: StrictBool | list[StrictStr] = Field(
+        False, description="also score actors not mentioned in a sentence: true for all, or a list of actor names"
+    )
 
     @model_validator(mode="after")
     def one_input(self) -> AnalyzeRequest:
@@ -68,21 +90,26 @@ class AnalyzeRequest(BaseModel):
 
 class ClassifyItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1)
-    target: str = Field(min_length=1)
-    mention_start: int | None = Field(None, ge=0)
-    mention_end: int | None = Field(None, ge=0)
+    text: Text
+    target: Text
+    mention_start: Offset | None = None
+    mention_end: Offset | None = Field(None, validate_default=True)
 
-    @model_validator(mode="after")
-    def offsets(self) -> ClassifyItem:
-        if (self.mention_start is None) != (self.mention_end is None):
+    @field_validator("mention_end")
+    @classmethod
+    def offsets(cls, end: int | None, info: ValidationInfo) -> int | None:
+        """Checked on ``mention_end`` so that errors name it (``items[0].mention_end``), not the whole item."""
+        if "mention_start" not in info.data or "text" not in info.data:
+            return end  # already reported as invalid
+        start, text = info.data["mention_start"], info.data["text"]
+        if (start is None) != (end is None):
             raise ValueError("mention_start and mention_end go together")
-        if self.mention_start is not None and self.mention_end is not None:
-            if self.mention_start >= self.mention_end:
-                raise ValueError(f"mention_start {self.mention_start} must be below mention_end {self.mention_end}")
-            if self.mention_end > len(self.text):
-                raise ValueError(f"mention_end {self.mention_end} is beyond the text ({len(self.text)} characters)")
-        return self
+        if start is not None and end is not None:
+            if start >= end:
+                raise ValueError(f"mention_end {end} must be above mention_start {start}")
+            if end > len(text):
+                raise ValueError(f"mention_end {end} is beyond the text ({len(text)} characters)")
+        return end
 
     def to_pair(self, find_spans) -> Pair:
         if self.mention_start is not None and self.mention_end is not None:

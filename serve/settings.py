@@ -30,8 +30,13 @@ class Settings(BaseSettings):
     model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
 
-    label_queue: str | None = Field(None, description="JSONL of items to label (from `stance suggest`); enables /label")
-    label_output: str = Field("labels.jsonl", description="append-only file the labelling page saves to")
+    label_queue: str | None = Field(
+        None, description="JSONL or CSV of items to label (from `stance suggest`), unique ids; enables /label"
+    )
+    label_output: str = Field(
+        "labels.jsonl", description="append-only .jsonl file the labelling page saves to; '{annotator}' in the path "
+        "gives each annotator their own file",
+    )  # fmt: skip
 
     api_keys: list[str] = Field(default_factory=list, description="if set, prediction routes need X-API-Key")
     admin_token: SecretStr | None = Field(None, description="bearer token for /v1/admin/*; unset: admin is off")

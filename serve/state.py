@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from model.actors import ActorRegistry
+from model.base import DEFAULT_BASE_MODEL
 from model.model_dir import ModelDirError
 from model.pipeline import DocumentAnalyzer
 from model.predictor import StancePredictor
@@ -14,6 +16,9 @@ from model.types import Pair, Span
 from serve.errors import ApiError
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+# The names `model.base.resolve_base_model` maps to the embedded all-MiniLM-L6-v2 weights.
+DEFAULT_BASE_NAMES = {"", "default", DEFAULT_BASE_MODEL, "all-MiniLM-L6-v2", MINILM}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,20 @@ def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int)
     except Exception as exc:  # a model that loads but cannot predict must not be served
         raise ModelDirError(f"{path}: warm-up prediction failed ({exc})") from exc
     return ModelHandle(name, path, predictor, DocumentAnalyzer(predictor, registry, batch_size=batch_size))
+
+
+def base_model_name(base_model: str | None, model_dir: Path) -> str | None:
+    """The base encoder a model was trained from, by name: "default" is all-MiniLM-L6-v2; otherwise the hub id
+    recorded in the model's config.json, else the name as the model card gives it."""
+    if base_model is None or base_model in DEFAULT_BASE_NAMES:
+        return MINILM
+    try:
+        recorded = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded and not Path(recorded).is_absolute():
+        return recorded
+    return base_model
 
 
 def resolve_model_name(root: Path, name: str) -> Path:

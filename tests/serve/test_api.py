@@ -80,7 +80,8 @@ def test_bad_requests_get_field_paths(client):
     error = error_of(
         client.post("/v1/analyze", content=b"{not json", headers={"content-type": "application/json"}), 422
     )
-    assert error["code"] == "invalid_request"
+    assert error["code"] == "invalid_json" and "field" not in error
+    assert "Expecting property name" in error["message"] and "character 1" in error["message"]
     error = error_of(client.post("/v1/analyze", json={"documents": [{"id": "a", "text": 5}]}), 422)
     assert error["field"] == "documents[0].text"
     error = error_of(
@@ -89,10 +90,11 @@ def test_bad_requests_get_field_paths(client):
         ),
         422,
     )
-    assert error["field"].startswith("items[0]") and "beyond the text" in error["message"]
+    assert error["field"] == "items[0].mention_end" and "beyond the text" in error["message"]
     error_of(client.post("/v1/analyze", json={"text": "a", "documents": []}), 422)
     error = error_of(client.post("/v1/analyze", json={"text": "a", "actors": [{"name": "x", "patterns": ["(a"]}]}), 422)
     assert error["code"] == "invalid_actors" and "patterns[0]" in error["message"]
+    assert error["field"] == "actors[0].patterns[0]"
     error_of(client.get("/v1/nothing"), 404)
 
 
@@ -147,3 +149,138 @@ def test_not_ready_when_the_model_is_missing(models_root):
         assert "no such directory" in body["error"]["message"]
         error = error_of(client.post("/v1/analyze", json={"text": "a"}), 503)
         assert "no such directory" in error["message"]
+
+
+# Regression tests for the service audit (items numbered as in the audit).
+
+
+def test_unknown_score_all_actor_is_422_with_field(client):  # 4
+    error = error_of(client.post("/v1/analyze", json={"text": "Turkey won.", "score_all_actors": ["Narnia"]}), 422)
+    assert error["field"] == "score_all_actors" and "Narnia" in error["message"]
+
+
+def test_unhandled_error_is_the_json_shape_and_counted(client, monkeypatch):  # 4, 13
+    def boom(*args, **kwargs):
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(client.app.state.service.handle.analyzer, "plan", boom)
+    error = error_of(client.post("/v1/analyze", json={"text": "Turkey spoke."}), 500)
+    assert error["code"] == "internal_error" and "something broke" not in error["message"]
+    assert 'stance_requests_total{route="/v1/analyze",status="500"}' in client.get("/metrics").text
+
+
+def test_oversized_chunked_body_is_413_and_counted(client):  # 5, 13
+    chunks = (b'{"text": "' + b"x" * 10_000 + b'"}' for _ in range(6))  # no Content-Length: chunked
+    error = error_of(client.post("/v1/analyze", content=chunks, headers={"content-type": "application/json"}), 413)
+    assert error["setting"] == "max_body_bytes" and error["limit"] == 50_000
+    assert 'stance_requests_total{route="/v1/analyze",status="413"}' in client.get("/metrics").text
+    small = (part for part in (b'{"text": ', b'"Turkey spoke."}'))
+    assert client.post("/v1/analyze", content=small, headers={"content-type": "application/json"}).status_code == 200
+
+
+def test_invalid_json_names_reason_and_position_not_a_field(client):  # 9
+    body = b'{"text": "a",\n "documents": }'
+    error = error_of(client.post("/v1/analyze", content=body, headers={"content-type": "application/json"}), 422)
+    assert error["code"] == "invalid_json" and "field" not in error
+    assert "Expecting value" in error["message"] and "character 28 (line 2, column 15)" in error["message"]
+
+
+def test_field_paths_name_the_field_not_the_item_or_a_type(client):  # 10
+    def field_of(route, body):
+        return error_of(client.post(route, json=body), 422)["field"]
+
+    item = {"text": "ab", "target": "x"}
+    assert field_of("/v1/classify", {"items": [{**item, "mention_start": 1}]}) == "items[0].mention_end"
+    assert field_of("/v1/classify", {"items": [{**item, "mention_start": 1, "mention_end": 1}]}) == (
+        "items[0].mention_end"
+    )
+    assert field_of("/v1/analyze", {"text": "a", "score_all_actors": 5}) == "score_all_actors"
+    assert field_of("/v1/analyze", {"documents": [{"id": 1.5, "text": "a"}]}) == "documents[0].id"
+    actors = [{"name": "A"}, {"name": "B", "patterns": ["ok", "(a"]}]
+    error = error_of(client.post("/v1/analyze", json={"text": "a", "actors": actors}), 422)
+    assert error["field"] == "actors[1].patterns[1]" and "actors[1]" in error["message"]
+    error = error_of(client.post("/v1/analyze", json={"text": "a", "score_all_actors": "yes"}), 422)
+    assert error["message"].count("score_all_actors") == 1 and len(error["problems"]) == 1
+
+
+def test_offsets_are_strict_ints_and_texts_not_blank(client):  # 11
+    def field_of(item):
+        return error_of(client.post("/v1/classify", json={"items": [item]}), 422)["field"]
+
+    item = {"text": "Turkey spoke.", "target": "Turkey"}
+    assert field_of({**item, "mention_start": False, "mention_end": 6}) == "items[0].mention_start"
+    assert field_of({**item, "mention_start": 0, "mention_end": True}) == "items[0].mention_end"
+    assert field_of({**item, "mention_start": "0", "mention_end": 6}) == "items[0].mention_start"
+    assert field_of({**item, "mention_start": 0, "mention_end": 6.0}) == "items[0].mention_end"
+    assert field_of({**item, "target": " "}) == "items[0].target"
+    assert field_of({**item, "text": " \n"}) == "items[0].text"
+    assert error_of(client.post("/v1/analyze", json={"text": "  "}), 422)["field"] == "text"
+    assert error_of(client.post("/v1/analyze", json={"documents": [{"text": ""}]}), 422)["field"] == (
+        "documents[0].text"
+    )
+    ok = client.post("/v1/classify", json={"items": [{**item, "mention_start": 0, "mention_end": 6}]})
+    assert ok.status_code == 200 and ok.json()["items"][0]["mentions"] == [{"start": 0, "end": 6}]
+
+
+def test_timed_out_requests_are_not_computed(models_root, monkeypatch):  # 12
+    import threading
+    import time
+
+    with make_client(models_root, request_timeout_s=0.5) as client:
+        wait_ready(client)
+        service = client.app.state.service
+        predictor = service.handle.predictor
+        gate, calls = threading.Event(), []
+        original = predictor.predict
+
+        def gated_predict(*args, **kwargs):
+            calls.append(1)
+            gate.wait(10)  # holds the model thread, so the second request waits in the queue
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(predictor, "predict", gated_predict)
+        body = {"items": [{"text": "Turkey spoke.", "target": "Turkey"}]}
+        assert error_of(client.post("/v1/classify", json=body), 504)["code"] == "timeout"  # its batch is running
+        assert error_of(client.post("/v1/classify", json=body), 504)["code"] == "timeout"  # queued behind it
+        gate.set()
+        deadline = time.monotonic() + 10
+        while (service.batcher.queued_items or "skipped_requests_total 1.0" not in client.get("/metrics").text) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert calls == [1]  # only the batch already running was computed
+        assert "stance_skipped_requests_total 1.0" in client.get("/metrics").text
+
+
+def test_metrics_label_docs_by_path_and_405_has_allow(client):  # 13, 14
+    assert client.get("/openapi.json").status_code == 200
+    client.get("/docs")
+    client.get("/no/such/path")
+    response = client.get("/v1/analyze")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    metrics = client.get("/metrics").text
+    for line in ('route="/openapi.json",status="200"', 'route="/docs",status="200"', 'route="unmatched",status="404"',
+                 'route="/v1/analyze",status="405"'):  # fmt: skip
+        assert f"stance_requests_total{{{line}}}" in metrics
+
+
+def test_model_info_gives_the_resolved_base_model(client, tmp_path):  # 14
+    from serve.state import MINILM, base_model_name
+
+    info = client.get("/v1/model").json()
+    assert "base_model_resolved" in info
+    assert base_model_name("default", tmp_path) == MINILM == "sentence-transformers/all-MiniLM-L6-v2"
+    (tmp_path / "config.json").write_text(json.dumps({"_name_or_path": "org/encoder"}))
+    assert base_model_name("/some/dir", tmp_path) == "org/encoder"
+
+
+def test_a_model_that_fails_to_load_is_logged_at_start(models_root, caplog):  # 14
+    with caplog.at_level("ERROR", logger="stance.serve"), make_client(models_root, model="models/typo") as client:
+        assert "could not load the model 'models/typo'" in caplog.text and "no such directory" in caplog.text
+        assert error_of(client.get("/readyz"), 503)["code"] == "not_ready"
+
+
+def test_label_page_is_404_when_labelling_is_off(client):  # 14
+    error = error_of(client.get("/label"), 404)
+    assert error["code"] == "labelling_disabled"

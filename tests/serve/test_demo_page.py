@@ -106,3 +106,47 @@ def test_labelling_page_with_keyboard_shortcuts(label_server, browser):
     body.send_keys("a", "1", Keys.ENTER)
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "done").is_displayed())
     assert len(output.read_text().splitlines()) == 2
+
+
+def test_mentions_after_emoji_are_highlighted_exactly(server, browser):  # audit 6: offsets are code points
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _ = server
+    browser.get(base + "/")
+    browser.execute_script("document.getElementById('text').value = '🙂🙂 Turkey shelled the town. 🎉 Damascus spoke.'")
+    browser.find_element(By.ID, "analyze").click()
+    WebDriverWait(browser, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#sentences .mention")))
+    mentions = browser.find_elements(By.CSS_SELECTOR, "#sentences .mention")
+    assert [m.text for m in mentions] == ["Turkey", "Damascus"]
+
+
+@pytest.fixture
+def keyed_label_server(models_root, tmp_path):
+    items = tmp_path / "queue.jsonl"
+    item = {"id": "e1", "text": "🙂🙂 He said Damascus is right.", "target": "Syria", "mention_start": 11,
+            "mention_end": 19}  # fmt: skip
+    items.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    output = tmp_path / "labels.jsonl"
+    env = {"STANCE_LABEL_QUEUE": str(items), "STANCE_LABEL_OUTPUT": str(output), "STANCE_API_KEYS": '["k1"]'}
+    server = start_server(models_root, env)
+    yield server[0], output
+    stop_server(server[1])
+
+
+def test_labelling_page_with_an_api_key_and_emoji(keyed_label_server, browser):  # audit 3 and 6
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, output = keyed_label_server
+    browser.get(base + "/label")
+    WebDriverWait(browser, 30).until(lambda d: "API key" in d.find_element(By.ID, "error").text)
+    key = browser.find_element(By.ID, "key")
+    key.send_keys("k1", Keys.TAB)  # change event: load again, with the key
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sentence mark"))
+    assert browser.find_element(By.CSS_SELECTOR, "#sentence mark").text == "Damascus"
+    browser.find_element(By.TAG_NAME, "body").send_keys("f", "2", Keys.ENTER)
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "done").is_displayed())
+    assert json.loads(output.read_text(encoding="utf-8"))["stance"] == "favor"
