@@ -222,12 +222,49 @@ def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
     return AutoModel.from_pretrained(name_or_path, trust_remote_code=False, use_safetensors=None, **kwargs)
 
 
+class OutputPathError(ModelDirError):
+    """An output path that holds something other than a model directory, which writing a model would delete."""
+
+
+def check_output_path(target: str | os.PathLike) -> None:
+    """Raise `OutputPathError` unless a model directory may be written to ``target``: nothing is there, an empty
+    directory, or a model directory (with ``stance_model.json``), which `atomic_directory` then replaces.
+
+    Anything else (a file, a directory of other things) would be deleted by the replacement, so it is refused.
+    """
+    path = Path(target)
+    advice = f"choose another output directory (--output-dir), or move or delete {path} yourself first"
+    if not path.exists():
+        if path.is_symlink():
+            raise OutputPathError(f"output path {path}: a broken symbolic link, not a model directory; {advice}")
+        return
+    if not path.is_dir():
+        raise OutputPathError(
+            f"output path {path}: exists and is a file, not a model directory; writing the model there would delete "
+            f"it: {advice}"
+        )
+    if (path / PROJECT_FILE).is_file():
+        return
+    try:
+        empty = not any(path.iterdir())
+    except OSError as exc:
+        raise OutputPathError(f"output path {path}: cannot read it ({exc.strerror or exc}); {advice}") from exc
+    if not empty:
+        raise OutputPathError(
+            f"output path {path}: exists and is not a model directory (it has no {PROJECT_FILE}); writing the "
+            f"model there would delete everything in it: {advice}"
+        )
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh directory beside ``target``; on success it replaces ``target`` in one rename.
 
-    On any exception the half-written directory is removed and ``target`` is left as it was.
+    ``target`` must be absent, an empty directory or a model directory (`check_output_path`, checked before
+    anything is written): anything else is refused rather than deleted. On any exception the half-written
+    directory is removed and ``target`` is left as it was.
     """
+    check_output_path(target)
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))

@@ -1,5 +1,6 @@
 """`stance agreement`: inter-annotator agreement (Cohen's kappa per pair, Fleiss' kappa), confusion tables between
-annotators, and a merged file by majority vote with the items lacking a majority listed."""
+annotators, and a merged file by majority vote with the items lacking a majority listed (a tie, or fewer than two
+votes: one annotator's label is not a majority)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from model.records import read_records
+from model.records import read_records, unit_of
+from training.data import DataValidationError, Problem
 
 TASKS = ("stance", "sentiment")
 
@@ -39,39 +41,122 @@ def fleiss_kappa(items: list[list[str]]) -> float | None:
     return 1.0 if p_e == 1 else (p_bar - p_e) / (1 - p_e)
 
 
+LABEL_SETS: dict[str, tuple[str, ...]] = {  # the codebook's labels (docs/ANNOTATION.md), as on the labelling page
+    "stance": ("against", "neutral", "favor", "na"),
+    "sentiment": ("negative", "neutral", "positive"),
+    "confidence": ("high", "low"),
+}
+META = ("annotator", "labelled_at")  # per-answer fields of the labelling page's files, not item data
+
+
+def parse_label_sets(values: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """The codebook's label sets, with ``TASK=label,label,...`` overrides (``--labels``)."""
+    sets = dict(LABEL_SETS)
+    for value in values or []:
+        task, _, labels = value.partition("=")
+        task = task.strip()
+        chosen = tuple(dict.fromkeys(x.strip() for x in labels.split(",") if x.strip()))
+        if task not in sets or len(chosen) < 2:
+            raise ValueError(
+                f"--labels {value!r}: expected TASK=LABEL,LABEL,... with TASK one of {list(sets)} and two or more "
+                "labels"
+            )
+        sets[task] = chosen
+    return sets
+
+
 def _key(record: dict[str, Any]) -> str:
     if record.get("id") not in (None, ""):
         return str(record["id"])
     return json.dumps([record.get("text"), record.get("target"), record.get("mention_start")])
 
 
+def _describe(key: str) -> str:
+    return f"id {key!r}" if not key.startswith("[") else "item (same text, target and mention_start)"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def load_annotations(
-    files: list[str],
+    files: list[str], label_sets: dict[str, tuple[str, ...]] | None = None, superseded: list[int] | None = None
 ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, dict[str, str]]]]:
-    """(annotator names, item data by key, labels[key][annotator][task])."""
+    """(annotator names, item data by key, labels[key][annotator][task]).
+
+    A file is one annotator, named by its stem. When its rows carry an ``annotator`` field, as the labelling page's
+    files do, each annotator in it is one (named ``stem:annotator`` when there are several) and, as on the labelling
+    page, a later answer of the same annotator to the same id replaces the earlier one (counted in ``superseded``).
+    Without that field a repeated id in one file is an error. Labels are checked against ``label_sets`` (default:
+    the codebook's); every problem is reported at once with its file and line."""
+    sets = label_sets or LABEL_SETS
     names: list[str] = []
     items: dict[str, dict[str, Any]] = {}
     labels: dict[str, dict[str, dict[str, str]]] = {}
+    problems: list[Problem] = []
     for index, file in enumerate(files):
-        name = Path(file).stem
-        if name in names:
-            name = f"{name}-{index}"
-        names.append(name)
-        for line, record, error in read_records(file):
+        records = list(read_records(file))
+        unit = unit_of(file)
+        annotators = {
+            str(r["annotator"]).strip() for _, r, _ in records if r is not None and not _blank(r.get("annotator"))
+        }
+        split = bool(annotators)
+        stem = Path(file).stem
+        if stem in {n.split(":", 1)[0] for n in names}:
+            stem = f"{stem}-{index}"
+        first_line: dict[tuple[str, str], int] = {}
+        for line, record, error in records:
             if error is not None or record is None:
-                raise ValueError(f"{file}:{line}: {error}")
+                problems.append(Problem(file, line, str(error), unit))
+                continue
+            if split and _blank(record.get("annotator")):
+                problems.append(Problem(file, line, "no 'annotator' (other rows of this file have one)", unit))
+                continue
+            name = f"{stem}:{str(record['annotator']).strip()}" if len(annotators) > 1 else stem
+            if name not in names:
+                names.append(name)
             key = _key(record)
-            items.setdefault(key, {k: v for k, v in record.items() if k not in (*TASKS, "confidence")})
-            given = {t: str(record[t]).strip() for t in (*TASKS, "confidence") if record.get(t) not in (None, "")}
+            given: dict[str, str] = {}
+            for task in (*TASKS, "confidence"):
+                if _blank(record.get(task)):
+                    continue
+                value = str(record[task]).strip()
+                if value not in sets[task]:
+                    hint = next((f"; did you mean {x!r}?" for x in sets[task] if x.lower() == value.lower()), "")
+                    expected = f"expected one of {list(sets[task])}"
+                    problems.append(Problem(file, line, f"unknown {task} label {value!r} ({expected}){hint}", unit))
+                    continue
+                given[task] = value
+            if (name, key) in first_line:
+                if not split:
+                    problems.append(
+                        Problem(file, line, f"duplicate {_describe(key)} (also on {unit} {first_line[name, key]}); "
+                                "one row per item and annotator", unit)
+                    )  # fmt: skip
+                    continue
+                if superseded is not None:
+                    superseded.append(1)
+            first_line.setdefault((name, key), line)
+            items.setdefault(key, {k: v for k, v in record.items() if k not in (*TASKS, "confidence", *META)})
             labels.setdefault(key, {})[name] = given
+    if problems:
+        raise DataValidationError(problems)
     return names, items, labels
 
 
-def agreement(files: list[str], output: str | None = None) -> dict[str, Any]:
-    if len(files) < 2:
-        raise ValueError("agreement needs two or more annotation files")
-    names, items, labels = load_annotations(files)
+def agreement(
+    files: list[str], output: str | None = None, label_sets: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
+    superseded: list[int] = []
+    names, items, labels = load_annotations(files, label_sets, superseded)
+    if len(names) < 2:
+        raise ValueError(
+            f"agreement needs two or more annotators (one file each, or several in a file's 'annotator' column); "
+            f"found {len(names)}: {', '.join(names) or 'none'}"
+        )
     report: dict[str, Any] = {"annotators": names, "items": len(items), "tasks": {}}
+    if superseded:
+        report["superseded_answers"] = len(superseded)
     merged, no_majority = [], []
     for task in TASKS:
         pairs = {}
@@ -103,16 +188,21 @@ def agreement(files: list[str], output: str | None = None) -> dict[str, Any]:
             if not votes:
                 continue
             label, count = votes.most_common(1)[0]
-            if count * 2 > sum(votes.values()):
+            if sum(votes.values()) < 2:  # one annotator's label is not a majority
+                if task in TASKS:
+                    lacking.append({"task": task, "votes": dict(votes), "reason": "fewer than 2 votes"})
+            elif count * 2 > sum(votes.values()):
                 row[task] = label
             elif task in TASKS:
-                lacking.append({"task": task, "votes": dict(votes)})
+                lacking.append({"task": task, "votes": dict(votes), "reason": "no majority"})
         if lacking:
             no_majority.append({**data, "no_majority": lacking})
         merged.append(row)
-    report["no_majority"] = {
-        t: sum(1 for x in no_majority if any(m["task"] == t for m in x["no_majority"])) for t in TASKS
-    }
+    for field, reason in (("no_majority", "no majority"), ("too_few_votes", "fewer than 2 votes")):
+        report[field] = {
+            t: sum(1 for x in no_majority if any(m["task"] == t and m["reason"] == reason for m in x["no_majority"]))
+            for t in TASKS
+        }
     if output:
         out = Path(output)
         out.mkdir(parents=True, exist_ok=True)
@@ -134,5 +224,10 @@ def render(report: dict[str, Any]) -> str:
             kappa = "" if p["cohen_kappa"] is None else f"{p['cohen_kappa']:.3f}"
             agree = "" if p["percent_agreement"] is None else f"{p['percent_agreement']:.3f}"
             lines.append(f"| {name} | {p['n']} | {kappa} | {agree} |")
-        lines.append(f"\nItems without a majority: {report['no_majority'].get(task, 0)}\n")
+        lines.append(
+            f"\nItems without a majority: {report['no_majority'].get(task, 0)}; with fewer than 2 votes (not "
+            f"merged): {report.get('too_few_votes', {}).get(task, 0)}\n"
+        )
+    if report.get("superseded_answers"):
+        lines.append(f"Answers replaced by a later answer of the same annotator: {report['superseded_answers']}\n")
     return "\n".join(lines)

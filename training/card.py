@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from model.model_dir import ModelProject
+from model.types import TaskSpec
 
 LICENCES = {
     "newsmtsc": "NewsMTSC (Hamborg & Donnay, EACL 2021), MIT",
@@ -24,19 +25,61 @@ def _licence(path: str) -> str:
     return "user data"
 
 
-def _scores(metrics: dict[str, Any]) -> list[str]:
-    lines = []
-    for split, tasks in metrics.items():
-        if split == "training" or not isinstance(tasks, dict):
+POLAR_LABELS = {"against", "favor"}  # the SemEval-2016 stance metric averages the F1 of these two
+
+
+def _polar_f1_applies(task: TaskSpec | None) -> bool:
+    """Whether "F1 against+favor" means what it says for this task: its labels are against and favor, and besides
+    them at most neutral / none (not, say, 'strongly against', whose rows the figure would leave out)."""
+    if task is None:
+        return False
+    labels = set(task.labels)
+    return labels >= POLAR_LABELS and labels <= POLAR_LABELS | {"neutral", "none"}
+
+
+def _scores(metrics: dict[str, Any], tasks: list[TaskSpec]) -> list[str]:
+    """The Scores table (header and rows), with an "F1 against+favor" column only where a task has that figure."""
+    by_name = {t.name: t for t in tasks}
+    rows = []
+    for split, reports in metrics.items():
+        if split == "training" or not isinstance(reports, dict):
             continue
-        for task, report in tasks.items():
+        for task, report in reports.items():
             if not isinstance(report, dict) or "macro_f1" not in report:
                 continue
-            extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
-            lines.append(
-                f"| {split} | {task} | {report['n']} | {report['macro_f1']:.3f} | {report['accuracy']:.3f}{extra} |"
-            )
+            polar = report.get("f1_against_favor") if _polar_f1_applies(by_name.get(task)) else None
+            rows.append((split, task, report, polar))
+    if not rows:
+        return []
+    polar_column = any(polar is not None for *_, polar in rows)
+    header = "| split | task | n | macro-F1 | accuracy |" + (" F1 against+favor |" if polar_column else "")
+    lines = [header, "|---|---|---|---|---|" + ("---|" if polar_column else "")]
+    for split, task, report, polar in rows:
+        line = f"| {split} | {task} | {report['n']} | {report['macro_f1']:.3f} | {report['accuracy']:.3f} |"
+        if polar_column:
+            line += f" {polar:.3f} |" if polar is not None else " – |"
+        lines.append(line)
     return lines
+
+
+def _what_it_labels(tasks: list[TaskSpec]) -> str:
+    """What the model labels, from its (trained) tasks."""
+
+    def names(kind: str, known: dict[str, str]) -> list[str]:
+        return [known.get(t.name, f"`{t.name}` ({', '.join(t.labels)})") for t in tasks if t.input == kind]
+
+    pair = names("pair", {"stance": "the sentence's stance toward the target"})
+    sentence = names("sentence", {"sentiment": "its sentiment"})
+    parts = []
+    if pair:
+        parts.append(f"each (sentence, target) pair with {_join(pair)}")
+    if sentence:
+        parts.append(f"each sentence with {_join(sentence)}")
+    return "Labels " + ", and ".join(parts) + "."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def write_model_card(directory: str | os.PathLike, project: ModelProject) -> None:
@@ -44,8 +87,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
     lines = [
         "# Actor Stance model",
         "",
-        "Labels each (sentence, target) pair with the sentence's stance toward the target and the sentence's"
-        " sentiment. Load it with `stance evaluate --model DIR` or `model.predictor.StancePredictor.from_dir(DIR)`.",
+        f"{_what_it_labels(project.tasks)} Load it with `stance evaluate --model DIR` or "
+        "`model.predictor.StancePredictor.from_dir(DIR)`.",
         "",
         f"- Base encoder: `{project.base_model}`",
         f"- Created: {project.created}",
@@ -85,9 +128,9 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         kept = training.get("weights")
         if kept:
             lines += ["", f"Weights kept: {kept['kept']} (dev selection score per candidate: {kept['dev_select']})."]
-    scores = _scores(project.metrics)
+    scores = _scores(project.metrics, project.tasks)
     if scores:
-        lines += ["", "## Scores", "", "| split | task | n | macro-F1 | accuracy |", "|---|---|---|---|---|", *scores]
+        lines += ["", "## Scores", "", *scores]
     cfg = project.training_config
     lines += [
         "",

@@ -1,5 +1,8 @@
 """`stance compare`: several models on the same labelled data, side by side, with paired-bootstrap confidence
-intervals for each model's difference from the first, so a researcher can tell whether retraining helped."""
+intervals for each model's difference from the first, so a researcher can tell whether retraining helped.
+
+Only the tasks every model has are compared, each on the rows labelled for it (a stance-only model and a
+stance + sentiment model are compared on stance), so every model sees exactly the same rows."""
 
 from __future__ import annotations
 
@@ -10,43 +13,70 @@ from typing import Any
 import numpy as np
 
 from model.predictor import StancePredictor
+from model.types import TaskSpec
 from training.data import load_evaluation_data
 from training.evaluate import evaluate_rows
 from training.metrics import bootstrap_f1
+
+MIN_RESAMPLES = 100
+
+
+def common_tasks(predictors: list[tuple[str, StancePredictor]]) -> list[TaskSpec]:
+    """The tasks every model has (the first model's specs), in the first model's order; label sets must match."""
+    base_dir, base = predictors[0]
+    common = []
+    for task in base.tasks:
+        specs = [(d, {t.name: t for t in p.tasks}.get(task.name)) for d, p in predictors[1:]]
+        if any(spec is None for _, spec in specs):
+            continue
+        for directory, spec in specs:
+            assert spec is not None
+            if set(spec.labels) != set(task.labels):
+                raise ValueError(
+                    f"{directory}: task {task.name!r} labels differ from {base_dir}: {list(spec.labels)} vs "
+                    f"{list(task.labels)}; not comparable"
+                )
+        common.append(task)
+    if not common:
+        names = "; ".join(f"{d}: {[t.name for t in p.tasks]}" for d, p in predictors)
+        raise ValueError(f"the models have no task in common ({names}); not comparable")
+    return common
 
 
 def compare(
     model_dirs: list[str], data_files: list[str], output: str | None = None, resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
+    """Every model on the same rows: for each task all the models have, the rows labelled for that task."""
     if len(model_dirs) < 2:
         raise ValueError("compare needs two or more models")
+    if resamples < MIN_RESAMPLES:
+        raise ValueError(f"resamples must be at least {MIN_RESAMPLES}, got {resamples}")
+    predictors = [(directory, StancePredictor.from_dir(directory)) for directory in model_dirs]
+    tasks = common_tasks(predictors)
+    data = load_evaluation_data(data_files, tasks)  # rows labelled for at least one common task, same for all
+    if not data.rows:
+        raise ValueError(
+            f"no rows with labels for the tasks the models have in common {[t.name for t in tasks]} in "
+            f"{', '.join(data_files)}"
+        )
     runs = []
-    for directory in model_dirs:
-        predictor = StancePredictor.from_dir(directory)
-        data = load_evaluation_data(data_files, predictor.tasks)
+    for directory, predictor in predictors:
         metrics, predictions = evaluate_rows(predictor, data.rows)
-        runs.append((directory, predictor, data, metrics, predictions))
+        runs.append((directory, metrics, predictions))
     rng = np.random.default_rng(seed)
     report: dict[str, Any] = {"data": data_files, "models": model_dirs, "tasks": {}}
-    base_dir, base_predictor, base_data, _, base_predictions = runs[0]
-    for task in base_predictor.tasks:
-        rows = [i for i, r in enumerate(base_data.rows) if task.name in r.labels]
+    base_metrics = runs[0][1]
+    for task in tasks:
+        rows = [i for i, r in enumerate(data.rows) if task.name in r.labels]
         if not rows:
             continue
         index = {label: i for i, label in enumerate(task.labels)}
-        gold = np.array([index[base_data.rows[i].labels[task.name]] for i in rows])
+        gold = np.array([index[data.rows[i].labels[task.name]] for i in rows])
         samples = rng.integers(0, len(rows), size=(resamples, len(rows)))
-        base_pred = np.array([index[base_predictions[i].tasks[task.name].label] for i in rows])
+        base_pred = np.array([index[runs[0][2][i].tasks[task.name].label] for i in rows])
         base_boot = bootstrap_f1(gold, base_pred, len(task.labels), samples)
         entries = []
-        for directory, predictor, data, metrics, predictions in runs:
-            if task.name not in metrics:
-                continue
-            other = {t.name: t for t in predictor.tasks}[task.name]
-            if other.labels != task.labels or [r.key for r in data.rows] != [r.key for r in base_data.rows]:
-                raise ValueError(
-                    f"{directory}: task {task.name!r} labels or rows differ from {base_dir}; not comparable"
-                )
+        for directory, metrics, predictions in runs:
             pred = np.array([index[predictions[i].tasks[task.name].label] for i in rows])
             boot = bootstrap_f1(gold, pred, len(task.labels), samples)
             diff = boot - base_boot
@@ -55,7 +85,7 @@ def compare(
                 "model": directory, "n": m["n"], "macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
                 "f1_against_favor": m.get("f1_against_favor"),
                 "macro_f1_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
-                "difference_vs_first": float(m["macro_f1"] - runs[0][3][task.name]["macro_f1"]),
+                "difference_vs_first": float(m["macro_f1"] - base_metrics[task.name]["macro_f1"]),
                 "difference_ci95": [float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))],
                 "p_not_better": float((diff <= 0).mean()),
                 "per_target": {t: v["macro_f1"] for t, v in m.get("per_target", {}).items()},

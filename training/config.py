@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,11 @@ class TrainConfig:
     batch_size: int = _f(32, "training batch size")
     group_by_length: bool = _f(True, "batch inputs of similar length together (less padding, faster on CPU)")
     eval_batch_size: int = _f(64, "evaluation batch size")
-    max_length: int = _f(128, "maximum input tokens; longer sentences are windowed around the mention")
+    max_length: int = _f(
+        128,
+        "maximum input tokens; longer sentences are windowed around the mention (with init_from it replaces the "
+        "model's)",
+    )
     pooling: str = _f("mean+marker", "mean+marker | mean+markers (start and end markers) | mean | cls")
     mention_markers: bool = _f(True, "wrap mentions in [E] ... [/E] marker tokens")
     target_segment: bool = _f(True, "give the target as a second input segment")
@@ -121,13 +126,26 @@ class TrainConfig:
     threads: int = _f(0, "CPU threads for torch (0: torch's default)")
     progress: bool = _f(True, "show a progress bar with ETA")
 
-    def task_specs(self) -> list[TaskSpec]:
+    def __post_init__(self) -> None:
+        self.check_types()
+
+    def check_types(self) -> None:
+        """Convert every field to its declared type (``"3e-5"`` to a number, a single path to a list of one), or
+        raise `ConfigError` naming the field, the value and the type expected."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, coerce_setting(f.name, getattr(self, f.name)))
+
+    def task_specs(self, apply_only_tasks: bool = True) -> list[TaskSpec]:
         specs = []
         for name, value in self.tasks.items():
             if isinstance(value, list):
                 value = {"labels": value}
             if not isinstance(value, dict) or "labels" not in value:
-                raise ConfigError(f"tasks.{name}: expected a list of labels or {{labels: [...], input: ...}}")
+                raise ConfigError(
+                    f"tasks.{name}: expected a list of labels or {{labels: [...], input: ...}}, got {value!r}"
+                )
+            if not isinstance(value["labels"], list):
+                raise ConfigError(f"tasks.{name}.labels: expected a list of labels, got {value['labels']!r}")
             labels = [str(v) for v in value["labels"]]
             kind = value.get("input", DEFAULT_TASKS.get(name, {}).get("input", "pair"))
             if kind not in ("pair", "sentence"):
@@ -135,7 +153,7 @@ class TrainConfig:
             if len(labels) < 2 or len(set(labels)) != len(labels):
                 raise ConfigError(f"tasks.{name}.labels: need two or more distinct labels, got {labels}")
             specs.append(TaskSpec(name=name, labels=tuple(labels), input=kind))
-        if self.only_tasks:
+        if self.only_tasks and apply_only_tasks:
             unknown = set(self.only_tasks) - {s.name for s in specs}
             if unknown:
                 raise ConfigError(f"only_tasks: {sorted(unknown)} not among the configured tasks {list(self.tasks)}")
@@ -153,7 +171,9 @@ class TrainConfig:
         )
 
     def validate(self) -> None:
-        self.task_specs()
+        self.check_types()  # again: a field may have been set after the config was made
+        # With init_from the tasks are the model's; `training.train` checks only_tasks against them.
+        self.task_specs(apply_only_tasks=not self.init_from)
         if not self.train_files:
             raise ConfigError("train_files: at least one training file is required")
         if self.pooling not in POOLINGS:
@@ -218,6 +238,150 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+_EXPECTED = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "list": "a list",
+    "dict": "a mapping",
+}
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+# What a list setting holds: data files (a path or {path, max_rows, repeat}), paths, names or numbers.
+_LIST_ITEMS = {
+    "train_files": "file",
+    "dev_files": "file",
+    "soft_labels": "str",
+    "only_tasks": "str",
+    "ema_decays": "float",
+    "soup_seeds": "int",
+}
+
+
+def _kind(name: str) -> tuple[str, bool]:
+    """The declared type of a `TrainConfig` field ('int', 'float', 'bool', 'str', 'list', 'dict') and whether it
+    may be None."""
+    declared = str(TrainConfig.__dataclass_fields__[name].type)
+    parts = [p.strip() for p in declared.split("|")]
+    return parts[0], "None" in parts[1:]
+
+
+def _wrong(name: str, value: Any, kind: str) -> ConfigError:
+    shown = f"{value!r} ({type(value).__name__})" if not isinstance(value, str) else repr(value)
+    return ConfigError(f"{name}: expected {_EXPECTED.get(kind, kind)}, got {shown}")
+
+
+def _scalar(name: str, value: Any, kind: str) -> Any:
+    if kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())  # YAML reads 3e-5 (no dot) as a string
+            except ValueError:
+                raise _wrong(name, value, kind) from None
+        else:
+            raise _wrong(name, value, kind)
+        if not math.isfinite(number):
+            raise _wrong(name, value, kind)
+        return number
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                try:
+                    value = float(value.strip())
+                except ValueError:
+                    raise _wrong(name, value, kind) from None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _wrong(name, value, kind)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE | _FALSE:
+            return str(value).strip().lower() in _TRUE
+        raise _wrong(name, value, kind)
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return str(value)
+        raise _wrong(name, value, kind)
+    return value
+
+
+def as_list(value: Any) -> Any:
+    """A list setting given as one value (a path, a number, a {path, ...} entry): a list of that one value."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (str, int, float, dict, os.PathLike)) and not isinstance(value, bool):
+        return [value]
+    return value
+
+
+def coerce_setting(name: str, value: Any) -> Any:
+    """``value`` converted to the declared type of the `TrainConfig` field ``name``, or `ConfigError`."""
+    kind, optional = _kind(name)
+    if value is None and optional:
+        return None
+    if kind == "list":
+        value = as_list(value)
+        if not isinstance(value, list):
+            raise _wrong(name, value, kind)
+        items = _LIST_ITEMS.get(name)
+        if items == "file":
+            from training.data import FileSpec
+
+            out = []
+            for entry in value:
+                entry = os.fspath(entry) if isinstance(entry, os.PathLike) else entry
+                try:
+                    FileSpec.parse(entry)
+                except (TypeError, ValueError) as exc:
+                    raise ConfigError(f"{name}: {exc}") from None
+                out.append(entry)
+            return out
+        if items is not None:
+            out = []
+            for entry in value:
+                try:
+                    out.append(_scalar(name, entry, items))
+                except ConfigError:
+                    raise ConfigError(
+                        f"{name}: expected a list of {_PLURAL[items]}, got {entry!r} in {value!r}"
+                    ) from None
+            return out
+        return value
+    if kind == "dict":
+        if name == "tasks" and isinstance(value, list):
+            raise ConfigError(
+                f"tasks: expected a mapping of task name -> labels (e.g. {{stance: [against, neutral, favor]}}), "
+                f"got the list {value!r}; to train only some of the configured tasks, use only_tasks"
+            )
+        if not isinstance(value, dict):
+            raise _wrong(name, value, kind)
+        for key in value:
+            if not isinstance(key, str):
+                raise ConfigError(f"{name}: the keys must be names (strings), got {key!r}")
+        return value
+    if value is None:
+        raise ConfigError(f"{name}: expected {_EXPECTED.get(kind, kind)}, got no value (null)")
+    return _scalar(name, value, kind)
+
+
+_PLURAL = {"str": "strings", "float": "numbers", "int": "integers"}
+
+
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     try:
@@ -236,6 +400,11 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {unknown}; see `stance train --help`")
+    try:
+        for key in list(data):
+            data[key] = coerce_setting(key, data[key])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     base = path.parent
     for key in ("train_files", "dev_files", "soft_labels"):
         # Relative data paths in a config file are relative to the file's folder.

@@ -45,11 +45,13 @@ class Problem:
 class DataValidationError(ValueError):
     """Labelled data with one or more problems; ``problems`` lists them all."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], note: str = "") -> None:
         self.problems = list(problems)
+        self.note = note
         shown = "\n".join(f"  {p}" for p in self.problems[:200])
         more = f"\n  ... and {len(self.problems) - 200} more" if len(self.problems) > 200 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n{shown}{more}")
+        after = f"\n{note}" if note else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n{shown}{more}{after}")
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ class RowValidator:
         text = record.get("text")
         if "text" not in record:
             problem("missing required column 'text'")
+        elif _is_missing(text):  # an empty CSV cell or a Parquet null, as an empty JSON string
+            problem("empty text")
         elif not isinstance(text, str):
             problem(f"'text' must be a string, got {type(text).__name__}")
         elif not text.strip():
@@ -263,23 +267,32 @@ def load_split(
     conflicts: dict[tuple, dict[str, tuple[str, LabelledRow]]] = {}
     for spec in (FileSpec.parse(str(f) if isinstance(f, os.PathLike) else f) for f in files):
         path = Path(spec.path)
+        if path.is_dir():
+            problems.append(Problem(str(path), 0, "is a directory, not a data file; give the data files in it instead"))
+            continue
         if not path.is_file():
             problems.append(Problem(str(path), 0, "file not found"))
             continue
         try:
             records = list(read_records(path))
-        except ValueError as exc:
-            problems.append(Problem(str(path), 0, str(exc).split(": ", 1)[-1]))
+        except ValueError as exc:  # the file cannot be read as rows at all (model.records.RecordFileError)
+            problems.append(_file_problem(path, str(exc)))
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), 0, f"cannot read ({exc.strerror or exc})"))
             continue
         unit = file_unit(path)
-        header = _header(records)
-        if "text" not in header and records:
-            problems.append(Problem(str(path), 1, "missing required column 'text'", unit))
-            continue
+        readable = [line for line, record, _ in records if record is not None]
+        # Without a 'text' column no row is valid: one problem for the file, plus the rows that could not be read.
+        no_text = bool(readable) and "text" not in _header(records)
+        if no_text:
+            problems.append(Problem(str(path), readable[0], "missing required column 'text'", unit))
         rows: list[LabelledRow] = []
         for line, record, error in records:
             if error is not None:
                 problems.append(Problem(str(path), line, error, unit))
+                continue
+            if no_text:
                 continue
             assert record is not None
             result = validator.validate(record, str(path), line, problems)
@@ -307,6 +320,18 @@ def load_split(
         data.rows.extend(rows)
         data.files.append({**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows, "repeat": spec.repeat})
     return data
+
+
+def _file_problem(path: Path, message: str) -> Problem:
+    """A whole-file read error (``"<path>:<line>: why"`` or ``"<path>: why"``) as a `Problem` at its line."""
+    rest = message.removeprefix(str(path))
+    if rest == message:  # not prefixed by the path
+        return Problem(str(path), 0, message)
+    rest = rest.removeprefix(":")
+    number, sep, after = rest.partition(": ")
+    if sep and number.strip().isdigit():
+        return Problem(str(path), int(number), after, file_unit(path))
+    return Problem(str(path), 0, rest.strip())
 
 
 def _header(records: list[tuple[int, dict | None, str | None]]) -> set[str]:

@@ -88,7 +88,9 @@ def render_report(
 ) -> str:
     lines = [f"# Evaluation of `{model_dir}`", "", "Data: " + ", ".join(f"`{f}`" for f in data_files), ""]
     for task, report in metrics.items():
-        lines += [f"## {task}", "", f"- n = {report['n']}", f"- macro-F1 = {report['macro_f1']:.3f}"]
+        over = report.get("macro_f1_labels")
+        over = f" (over {', '.join(over)}: the labels in gold or predictions)" if over is not None else ""
+        lines += [f"## {task}", "", f"- n = {report['n']}", f"- macro-F1 = {report['macro_f1']:.3f}{over}"]
         lines.append(f"- accuracy = {report['accuracy']:.3f}")
         if "f1_against_favor" in report:
             lines.append(f"- F1 over against+favor = {report['f1_against_favor']:.3f}")

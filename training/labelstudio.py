@@ -4,7 +4,8 @@ confidence, and conversion of Label Studio's JSON export back into training rows
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -67,45 +68,135 @@ def write_labelstudio(rows: list[dict[str, Any]], path: Path) -> None:
     path.with_name(path.stem + ".config.xml").write_text(labelling_config(), encoding="utf-8")
 
 
-def from_export(export: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Training rows per annotator from a Label Studio JSON export (cancelled annotations are left out)."""
+CHOICES = {"stance": STANCE, "sentiment": SENTIMENT, "confidence": CONFIDENCE}
+
+
+class ExportError(ValueError):
+    """A Label Studio export that cannot be converted; the message lists every problem, each with file and task."""
+
+
+def _task_name(number: int, task: Any) -> str:
+    """'task 3' (1-based position in the export), with Label Studio's task id when there is one."""
+    task_id = task.get("id") if isinstance(task, dict) else None
+    return f"task {number}" + (f" (id {task_id})" if task_id not in (None, "") else "")
+
+
+def from_export(export: list[Any], source: str = "export") -> dict[str, list[dict[str, Any]]]:
+    """Training rows per annotator from a Label Studio JSON export (cancelled annotations are left out).
+
+    Raises `ExportError` listing every malformed task (``source: task N (id ...): problem``) before returning
+    anything, so that a bad export writes nothing."""
     by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for number, task in enumerate(export):
-        data = task.get("data") or {}
-        if "text" not in data:
-            raise ValueError(f"export task {number}: no data.text; was it created by `stance suggest`?")
-        for annotation in task.get("annotations") or []:
+    problems: list[str] = []
+    for number, task in enumerate(export, start=1):
+        where = f"{source}: {_task_name(number, task)}"
+        if not isinstance(task, dict):
+            problems.append(f"{where}: expected a task object, got {type(task).__name__} {task!r:.40}")
+            continue
+        data = task.get("data")
+        if not isinstance(data, dict):
+            problems.append(f"{where}: 'data' must be an object, got {type(data).__name__}")
+            continue
+        if not isinstance(data.get("text"), str) or not data["text"].strip():
+            problems.append(f"{where}: no data.text; was it created by `stance suggest`?")
+            continue
+        annotations = task.get("annotations")
+        if annotations is None:
+            annotations = []
+        if not isinstance(annotations, list):
+            problems.append(f"{where}: 'annotations' must be a list, got {type(annotations).__name__}")
+            continue
+        for a_number, annotation in enumerate(annotations, start=1):
+            at = f"{where}, annotation {a_number}"
+            if not isinstance(annotation, dict):
+                problems.append(f"{at}: expected an annotation object, got {type(annotation).__name__}")
+                continue
             if annotation.get("was_cancelled"):
                 continue
+            results = annotation.get("result")
+            if results is None:
+                results = []
+            if not isinstance(results, list):
+                problems.append(f"{at}: 'result' must be a list, got {type(results).__name__}")
+                continue
             labels: dict[str, str] = {}
-            for result in annotation.get("result") or []:
-                chosen = (result.get("value") or {}).get("choices") or []
-                if result.get("from_name") in ("stance", "sentiment", "confidence") and chosen:
-                    labels[result["from_name"]] = chosen[0]
+            for result in results:
+                if not isinstance(result, dict):
+                    problems.append(f"{at}: a result must be an object, got {type(result).__name__}")
+                    continue
+                name = result.get("from_name")
+                if name not in CHOICES:
+                    continue  # another control of a customised interface: not ours to convert
+                value = result.get("value")
+                chosen = value.get("choices") if isinstance(value, dict) else None
+                if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
+                    problems.append(f"{at}: {name}: value.choices must be a list of labels, got {chosen!r:.60}")
+                    continue
+                if len(chosen) > 1:
+                    problems.append(f"{at}: {name}: one choice expected, got {chosen}")
+                    continue
+                if not chosen:
+                    continue
+                if chosen[0] not in CHOICES[name]:
+                    problems.append(
+                        f"{at}: {name}: unknown label {chosen[0]!r} (expected one of {list(CHOICES[name])})"
+                    )
+                    continue
+                labels[name] = chosen[0]
             who = annotation.get("completed_by")
             if isinstance(who, dict):
                 who = who.get("email") or who.get("id")
             row = {k: data.get(k) for k in DATA_FIELDS if data.get(k) not in (None, "")}
-            by_annotator[str(who if who is not None else "unknown")].append({**row, **labels})
+            by_annotator[str(who if who not in (None, "") else "unknown")].append({**row, **labels})
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:100])
+        more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
+        raise ExportError(f"{len(problems)} problem(s) in the Label Studio export; nothing written:\n{shown}{more}")
     return dict(by_annotator)
 
 
+def _file_name(annotator: str) -> str:
+    return "labels_" + re.sub(r"[^A-Za-z0-9._-]+", "_", annotator.replace("@", "_at_")) + ".jsonl"
+
+
 def import_export(export_path: str, output: str) -> dict[str, Path]:
-    """Write one JSONL of training rows per annotator; ``output`` is a folder (or a file for one annotator)."""
+    """Write one JSONL of training rows per annotator; ``output`` is a folder, or a ``.jsonl`` file when the export
+    has exactly one annotator. Every problem is reported (file and task) before anything is written."""
     try:
-        export = json.loads(Path(export_path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{export_path}: not a Label Studio JSON export ({exc})") from exc
+        export = json.loads(Path(export_path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ExportError(
+            f"{export_path}: not a Label Studio JSON export (invalid UTF-8 at byte {exc.start + 1})"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{export_path}: not a Label Studio JSON export (invalid JSON: {exc})") from exc
     if not isinstance(export, list):
-        raise ValueError(f"{export_path}: expected a JSON list of tasks")
-    rows = from_export(export)
+        raise ExportError(f"{export_path}: expected a JSON list of tasks, got {type(export).__name__}")
+    if not export:
+        raise ExportError(f"{export_path}: the export has no tasks")
+    rows = from_export(export, export_path)
+    if not rows:
+        raise ExportError(
+            f"{export_path}: no annotations in {len(export)} task(s) (none labelled, or all cancelled); nothing written"
+        )
     out = Path(output)
-    written: dict[str, Path] = {}
-    if out.suffix == ".jsonl" and len(rows) <= 1:
+    if out.suffix.lower() == ".jsonl":
+        if len(rows) > 1:
+            raise ExportError(
+                f"{output}: the export has {len(rows)} annotators ({', '.join(sorted(rows))}); give a folder as "
+                "--output (one file per annotator), not a .jsonl file"
+            )
+        if out.is_dir():
+            raise ExportError(f"{output}: is a folder; give a .jsonl file path or a folder without the suffix")
         targets = {name: out for name in rows}
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        targets = {name: out / f"labels_{name.replace('/', '_').replace('@', '_at_')}.jsonl" for name in rows}
+        if out.exists() and not out.is_dir():
+            raise ExportError(f"{output}: exists and is not a folder")
+        targets = {name: out / _file_name(name) for name in rows}
+        clash = [p for p, n in Counter(targets.values()).items() if n > 1]
+        if clash:
+            raise ExportError(f"{output}: two annotators would share the file {clash[0].name}")
+    written: dict[str, Path] = {}
     for name, path in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[name]), encoding="utf-8")

@@ -1,4 +1,10 @@
-"""Classification metrics over label ids: macro-F1, accuracy, per-class P/R/F1, confusion matrix."""
+"""Classification metrics over label ids: macro-F1, accuracy, per-class P/R/F1, confusion matrix.
+
+Macro-F1 is the mean F1 over the labels that occur in the gold labels or the predictions (scikit-learn's
+``f1_score(average="macro")`` without a ``labels`` argument): a label neither in the data nor ever predicted is
+left out rather than counted as F1 0, while a label predicted but never gold keeps F1 0. Training's dev selection
+(`training.train`), `stance evaluate` and `stance compare` all use `macro_f1_of` below.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +33,16 @@ def per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return precision, recall, f1, support
 
 
+def macro_f1_of(matrix: np.ndarray) -> float:
+    """Mean F1 over the labels present in gold or predictions of a confusion matrix; 0.0 when it is empty."""
+    _, _, f1, support = per_class(matrix)
+    present = (support > 0) | (matrix.sum(0) > 0)
+    return float(f1[present].mean()) if present.any() else 0.0
+
+
 def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
-    """Macro-F1 over all labels, accuracy, per-class figures and the confusion matrix.
+    """Macro-F1 (over the labels present in gold or predictions), accuracy, per-class figures for every label (support
+    0 for absent ones) and the confusion matrix.
 
     >>> classification_report([0, 1, 2], [0, 1, 1], ["against", "neutral", "favor"])["accuracy"]
     0.6666666666666666
@@ -38,7 +52,8 @@ def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequ
     total = int(matrix.sum())
     report: dict[str, Any] = {
         "n": total,
-        "macro_f1": float(f1.mean()) if len(labels) else 0.0,
+        "macro_f1": macro_f1_of(matrix),
+        "macro_f1_labels": [label for i, label in enumerate(labels) if support[i] > 0 or matrix[:, i].sum() > 0],
         "accuracy": float(np.trace(matrix) / total) if total else 0.0,
         "per_class": {
             label: {
@@ -52,13 +67,14 @@ def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequ
         "confusion_matrix": {"labels": list(labels), "matrix": matrix.tolist()},
     }
     if "against" in labels and "favor" in labels:
-        # SemEval-2016 / TweetEval stance metric: mean F1 of the two polar classes.
+        # SemEval-2016 / TweetEval stance metric: mean F1 of the two polar classes (always both, present or not).
         report["f1_against_favor"] = float((f1[labels.index("against")] + f1[labels.index("favor")]) / 2)
     return report
 
 
 def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
-    return float(per_class(confusion(gold, pred, n))[2].mean())
+    """Macro-F1 over the labels present in ``gold`` or ``pred`` (of ``n`` labels); the dev selection metric."""
+    return macro_f1_of(confusion(gold, pred, n))
 
 
 def bootstrap_f1_interval(
@@ -69,7 +85,7 @@ def bootstrap_f1_interval(
     resamples: int = 1000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """95 % percentile-bootstrap interval of the mean F1 over ``classes`` (all classes: macro-F1).
+    """95 % percentile-bootstrap interval of the mean F1 over ``classes`` (None: macro-F1, as `macro_f1`).
 
     It says how much the score of this model could move on another test set of the same size and kind (resampling
     the items with replacement), not how much it varies between training runs.
@@ -89,10 +105,13 @@ def bootstrap_f1(
     samples: np.ndarray,
     classes: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """The mean F1 over ``classes`` (all classes: macro-F1) on each resample of the items (a row of indices in
-    ``samples``); the same ``samples`` for two models give paired scores."""
+    """The mean F1 over ``classes`` (None: macro-F1 over the labels present in the resample, as `macro_f1`) on each
+    resample of the items (a row of indices in ``samples``); the same ``samples`` for two models give paired
+    scores."""
     gold_a, pred_a = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
-    chosen = list(range(n)) if classes is None else list(classes)
+    if classes is None:
+        return np.array([macro_f1_of(confusion(gold_a[s], pred_a[s], n)) for s in samples])
+    chosen = list(classes)
     return np.array([per_class(confusion(gold_a[s], pred_a[s], n))[2][chosen].mean() for s in samples])
 
 

@@ -2,8 +2,9 @@
 
 Active selection combines the model's uncertainty (entropy of the stance probabilities) with diversity: equal quotas
 per actor and per source (outlet), at most ``per_document`` pairs from one document, and no two suggestions with the
-same normalised sentence. ``random`` mode samples whole documents in a seeded random order until ``n`` pairs are
-reached, so an evaluation split never shares an article with another split; it needs no model.
+same normalised sentence. ``random`` mode samples whole documents in a seeded random order until at least ``n``
+pairs are reached (the last article is taken whole, so usually a few more), so an evaluation split never shares an
+article with another split; it needs no model.
 Pairs already labelled (same text and target) in ``exclude`` files, and documents listed there, are skipped.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import random
 import re
@@ -25,6 +27,8 @@ from model.actors import ActorRegistry
 from model.pipeline import Document, DocumentAnalyzer
 from model.records import read_records
 from model.sentences import split_sentences
+
+log = logging.getLogger("stance.suggest")
 
 
 @dataclass
@@ -71,19 +75,39 @@ class Candidate:
         return row
 
 
+ROW_COLUMNS = (
+    "id", "doc_id", "source", "text", "target", "mention", "mention_start", "mention_end", "stance", "sentiment",
+    "confidence",
+)  # fmt: skip
+
+
 def normalise(text: str) -> str:
     return re.sub(r"[\W\d_]+", " ", text.lower()).strip()
 
 
 def labelled_keys(files: Sequence[str]) -> tuple[set[tuple[str, str]], set[str]]:
-    """(text, target) pairs and document ids already present in labelled files."""
+    """(text, target) pairs and document ids already present in labelled files. Lines that cannot be read, or have
+    no text, are reported (a warning with file and line each): their pairs cannot be excluded."""
     pairs, docs = set(), set()
     for file in files:
-        for _, record, _ in read_records(file):
-            if record and record.get("text"):
-                pairs.add((record["text"], str(record.get("target") or "")))
-                if record.get("doc_id"):
-                    docs.add(str(record["doc_id"]))
+        bad = 0
+        for line, record, error in read_records(file):
+            if error is None and record is not None and not isinstance(record.get("text"), str):
+                error = "no 'text'"
+            elif error is None and record is not None and not record["text"].strip():
+                error = "empty 'text'"
+            if error is not None or record is None:
+                bad += 1
+                if bad <= 20:
+                    log.warning("--exclude %s:%d: %s; this line excludes nothing", file, line, error)
+                continue
+            pairs.add((record["text"], str(record.get("target") or "")))
+            if record.get("doc_id"):
+                docs.add(str(record["doc_id"]))
+        if bad:
+            log.warning(
+                "--exclude %s: %d line(s) could not be used (see above); fix them or check the split", file, bad
+            )
     return pairs, docs
 
 
@@ -129,7 +153,8 @@ def candidates(
 
 
 def select_random(pool: list[Candidate], n: int, seed: int) -> list[Candidate]:
-    """Whole documents in seeded random order until ``n`` pairs."""
+    """Whole documents in seeded random order until at least ``n`` pairs (the last document is taken whole, so the
+    sample usually holds a few more than ``n``; fewer only when the corpus runs out)."""
     by_doc: dict[str, list[Candidate]] = defaultdict(list)
     for c in pool:
         by_doc[c.doc_id].append(c)
@@ -184,7 +209,16 @@ def suggest(
     seed: int = 13,
     output_format: str | None = None,
 ) -> dict[str, Any]:
-    """Write ``n`` suggestions to ``output`` (CSV/JSONL for labelling, or Label Studio tasks); returns counts."""
+    """Write suggestions to ``output`` (CSV/JSONL for labelling, or Label Studio tasks); returns counts.
+
+    Active mode writes ``n`` pairs (fewer when the corpus has fewer); random mode whole documents until at least
+    ``n``. Raises ValueError, before writing anything, for ``n`` < 1 or when no pair is found."""
+    if n < 1:
+        raise ValueError(f"--n must be at least 1, got {n}")
+    path = Path(output)
+    kind = output_format or ("labelstudio" if path.suffix == ".json" else path.suffix.lstrip("."))
+    if kind not in ("labelstudio", "jsonl", "csv"):
+        raise ValueError(f"{output}: unknown output format {kind!r}; use .jsonl, .csv or .json (Label Studio)")
     done_pairs, done_docs = labelled_keys(exclude)
     documents = (d for d in iter_documents(corpus) if isinstance(d, Document) and d.id not in done_docs)
     pool: list[Candidate] = []
@@ -194,11 +228,15 @@ def suggest(
         if (c.text, c.actor) not in done_pairs and c.item_id not in seen:
             seen.add(c.item_id)
             pool.append(c)
+    if not pool:
+        raise ValueError(
+            f"{corpus}: no (sentence, actor) pairs to suggest: no registry actor is mentioned"
+            + (", or every pair and document is already in the --exclude files" if exclude else "")
+            + f"; nothing written to {output}"
+        )
     chosen = select_random(pool, n, seed) if random_mode else select_active(pool, n, per_document, seed)
     rows = [c.to_row(with_guess=not random_mode) for c in chosen]
-    path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kind = output_format or ("labelstudio" if path.suffix == ".json" else path.suffix.lstrip("."))
     if kind == "labelstudio":
         from training.labelstudio import write_labelstudio
 
@@ -208,15 +246,15 @@ def suggest(
     elif kind == "csv":
         import csv
 
-        columns = list(dict.fromkeys(k for r in rows for k in r)) or ["id", "text", "target", "stance"]
+        # The JSONL rows' columns, in the same order (the model's guesses only where a model scored the pairs).
+        columns = list(dict.fromkeys([*ROW_COLUMNS, *(k for r in rows for k in r)]))
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-    else:
-        raise ValueError(f"{output}: unknown output format {kind!r}; use .jsonl, .csv or .json (Label Studio)")
     return {
         "pool": len(pool),
+        "requested": n,
         "chosen": len(rows),
         "documents": len({c.doc_id for c in chosen}),
         "per_actor": dict(Counter(c.actor for c in chosen)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -18,14 +19,22 @@ import torch
 
 from model.base import resolve_base_model
 from model.formatting import EncodedInput, InputEncoder, add_marker_tokens, pad_encoded
-from model.model_dir import ModelProject, atomic_directory, load_model_dir, network_from_base, save_model_dir
+from model.model_dir import (
+    ModelProject,
+    atomic_directory,
+    check_output_path,
+    load_model_dir,
+    network_from_base,
+    read_project,
+    save_model_dir,
+)
 from model.network import IGNORE_INDEX, label_key, soft_key
 from model.predictor import StancePredictor
 from model.types import InputKind, TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
-from training.data import LabelledRow, LoadedData, load_training_data
+from training.data import DataValidationError, LabelledRow, LoadedData, load_training_data
 from training.data import fingerprint as data_fingerprint
 from training.distill import load_soft_labels
 from training.embedding_grad import reused_embedding_gradient
@@ -354,6 +363,93 @@ def _scheduled_trainer(lr_factor, layer_lr_decay: float = 1.0, head_lr_scale: fl
     return ScheduledTrainer(**kwargs)
 
 
+def _describe_tasks(tasks: list[TaskSpec]) -> str:
+    return "; ".join(f"{t.name}: {', '.join(t.labels)}" for t in tasks)
+
+
+def init_tasks(config: TrainConfig, project: ModelProject) -> list[TaskSpec]:
+    """The tasks trained when continuing from the model ``project`` (``config.init_from``): the model's, or those
+    of them in ``only_tasks``. A task the model lacks is a `ConfigError`; configured tasks that differ are logged."""
+    names = [t.name for t in project.tasks]
+    missing = [name for name in config.only_tasks if name not in names]
+    if missing:
+        have = ", ".join(names)
+        raise ConfigError(
+            f"only_tasks: the model in {config.init_from} has no {missing[0]!r} task (it has: {have}); "
+            "--init-from trains the tasks of that model"
+        )
+    tasks = [t for t in project.tasks if not config.only_tasks or t.name in config.only_tasks]
+    if config.tasks != _default("tasks"):
+        configured = config.task_specs(apply_only_tasks=False)
+        if {t.name: t for t in configured} != {t.name: t for t in project.tasks}:
+            log.warning(
+                "tasks: --init-from %s trains that model's tasks and labels (%s), not the configured ones (%s)",
+                config.init_from,
+                _describe_tasks(project.tasks),
+                _describe_tasks(configured),
+            )
+    return tasks
+
+
+def init_format(config: TrainConfig, project: ModelProject):
+    """The input format when continuing from the model ``project``: the model's (its tokenizer and heads were
+    trained for it), except ``max_length``, which the settings give. Settings that cannot apply are logged."""
+    fmt = project.input_format
+    kept = {
+        "pooling": project.pooling,
+        "mention_markers": fmt.mention_markers,
+        "target_segment": fmt.target_segment,
+    }
+    for name, value in kept.items():
+        if getattr(config, name) != value and getattr(config, name) != _default(name):
+            log.warning(
+                "%s: --init-from %s keeps that model's %s (%r); the setting %r is not used",
+                name,
+                config.init_from,
+                name,
+                value,
+                getattr(config, name),
+            )
+    if config.max_length != fmt.max_length:
+        log.warning(
+            "max_length: the model in %s was trained with max_length %d; this run uses %d (the max_length setting, "
+            "default %d), and the new model is saved with it (pass --max-length %d to keep the model's)",
+            config.init_from,
+            fmt.max_length,
+            config.max_length,
+            _default("max_length"),
+            fmt.max_length,
+        )
+    return dataclasses.replace(fmt, max_length=config.max_length)
+
+
+def _init_labels_note(config: TrainConfig, project: ModelProject) -> str:
+    """Why labels are unknown when continuing from a model: its label sets are used, not the configured ones."""
+    note = f"note: with --init-from, the tasks and labels are those of the model in {config.init_from} " + (
+        f"({_describe_tasks(project.tasks)})"
+    )
+    configured = config.task_specs(apply_only_tasks=False)
+    if {t.name: t for t in configured} != {t.name: t for t in project.tasks}:
+        note += f"; they replace the configured tasks ({_describe_tasks(configured)})"
+    return note + ". To train other labels, start from a base model (--base-model) instead of --init-from."
+
+
+def _default(name: str) -> Any:
+    return getattr(TrainConfig(), name)
+
+
+def _effective_settings(tasks: list[TaskSpec], fmt, pooling: str, base_name: str) -> dict[str, Any]:
+    """The settings a run from ``init_from`` actually used, recorded in place of the configured ones."""
+    return {
+        "tasks": {t.name: {"labels": list(t.labels), "input": t.input} for t in tasks},
+        "pooling": pooling,
+        "mention_markers": fmt.mention_markers,
+        "target_segment": fmt.target_segment,
+        "max_length": fmt.max_length,
+        "base_model": base_name,
+    }
+
+
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
     """Train a model as configured; returns the model directory. Raises on invalid data before any training.
 
@@ -362,6 +458,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     from transformers import AutoTokenizer, EarlyStoppingCallback, TrainingArguments, set_seed
 
     config.validate()
+    # Before anything is loaded or written: a file or a folder of other things at the output path is refused, not
+    # deleted when the finished model replaces it.
+    check_output_path(config.output_dir)
     if config.soup_seeds:
         from training.soup import train_soup
 
@@ -372,9 +471,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     init_project = None
     if config.init_from:
-        init_network, init_tokenizer, init_project = load_model_dir(config.init_from, verify=True)
-        tasks = [t for t in init_project.tasks if not config.only_tasks or t.name in config.only_tasks]
-        fmt, pooling = init_project.input_format, init_project.pooling
+        init_project = read_project(config.init_from)  # the weights are loaded once the data has been checked
+        tasks = init_tasks(config, init_project)
+        fmt, pooling = init_format(config, init_project), init_project.pooling
         base_name = init_project.base_model
     else:
         tasks = config.task_specs()
@@ -383,13 +482,18 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         base_name = config.base_model
 
     # Data first: nothing is built or written when the data has problems.
-    if config.dev_files:
-        train_data, dev_data = load_training_data(config.train_files, config.dev_files, tasks)
-        train_rows, dev_rows = train_data.rows, dev_data.rows
-    else:
-        train_data, _ = load_training_data(config.train_files, [], tasks)
-        train_rows, dev_rows = stratified_split(train_data.rows, config.dev_fraction, config.seed)
-        dev_data = LoadedData(rows=dev_rows)
+    try:
+        if config.dev_files:
+            train_data, dev_data = load_training_data(config.train_files, config.dev_files, tasks)
+            train_rows, dev_rows = train_data.rows, dev_data.rows
+        else:
+            train_data, _ = load_training_data(config.train_files, [], tasks)
+            train_rows, dev_rows = stratified_split(train_data.rows, config.dev_fraction, config.seed)
+            dev_data = LoadedData(rows=dev_rows)
+    except DataValidationError as exc:
+        if init_project is None or not any(p.message.startswith("unknown ") for p in exc.problems):
+            raise
+        raise DataValidationError(exc.problems, note=_init_labels_note(config, init_project)) from None
     for name, data in (("train", train_data), ("dev", dev_data)):
         if data.left_out:
             log.warning("%s: rows left out: %s", name, dict(data.left_out))
@@ -411,7 +515,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     # dropout from `seed` again.
     set_seed(config.seed if config.init_seed < 0 else config.init_seed)
     if init_project is not None:
-        network, tokenizer = init_network, init_tokenizer
+        network, tokenizer, init_project = load_model_dir(str(config.init_from), verify=True)
         network.tasks = tasks
         for name in [n for n in network.heads if n not in {t.name for t in tasks}]:
             del network.heads[name]  # --only-tasks: the new model carries only the heads it was trained for
@@ -548,7 +652,11 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         training_data=[{"split": "train", **f} for f in train_data.files]
         + [{"split": "dev", **f} for f in dev_data.files]
         + [{"split": "soft_labels", **data_fingerprint(f)} for f in config.soft_labels],
-        training_config={**config.to_dict(), "init_from_model": init_project.weights_sha256 if init_project else None},
+        training_config={
+            **config.to_dict(),
+            **(_effective_settings(tasks, fmt, pooling, base_name) if init_project else {}),
+            "init_from_model": init_project.weights_sha256 if init_project else None,
+        },
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     predictor = StancePredictor(network, tokenizer, project, device=str(args.device))

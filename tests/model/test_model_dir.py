@@ -10,8 +10,10 @@ from model.model_dir import (
     PROJECT_FILE,
     WEIGHTS_FILE,
     ModelDirError,
+    OutputPathError,
     atomic_directory,
     canonical_safetensors,
+    check_output_path,
     load_model_dir,
 )
 
@@ -77,6 +79,7 @@ def test_missing_project_file(model_copy):
 def test_atomic_directory_leaves_target_untouched_on_failure(tmp_path):
     target = tmp_path / "model"
     target.mkdir()
+    (target / PROJECT_FILE).write_text("{}")  # an earlier model: replaced when the new one is complete
     (target / "keep").write_text("old")
     with pytest.raises(RuntimeError), atomic_directory(target) as building:
         (building / "half").write_text("new")
@@ -86,6 +89,31 @@ def test_atomic_directory_leaves_target_untouched_on_failure(tmp_path):
     with atomic_directory(target) as building:
         (building / "new").write_text("new")
     assert [p.name for p in target.iterdir()] == ["new"]
+
+
+def test_only_a_model_directory_is_replaced(tmp_path):
+    check_output_path(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    check_output_path(tmp_path / "empty")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / PROJECT_FILE).write_text("{}")
+    check_output_path(tmp_path / "model")
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "thesis.tex").write_text("years of work")
+    with (
+        pytest.raises(OutputPathError, match=f"{papers}: exists and is not a model directory"),
+        atomic_directory(papers) as building,
+    ):
+        (building / "x").write_text("never")
+    assert [p.name for p in papers.iterdir()] == ["thesis.tex"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    with pytest.raises(OutputPathError, match=f"{notes}: exists and is a file, not a model directory"):
+        check_output_path(notes)
+    assert notes.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "model", "notes.txt", "papers"]
 
 
 def test_the_same_weights_give_the_same_file_whatever_order_safetensors_wrote_the_metadata_in():

@@ -129,3 +129,49 @@ def test_the_unscon_benchmark_finds_the_named_countries():
     halves = [unscon.pairs(half=h) for h in (0, 1)]  # the speeches split in two, every item in exactly one half
     assert sorted(i["line"] for h in halves for i in h) == sorted(i["line"] for i in items)
     assert all(sum(i["negative"] for i in h) > 50 for h in halves)
+
+
+def test_a_file_of_unreadable_lines_reports_each_line_not_a_missing_column(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{bad\n{"text": 1,\n[1, 2]\n')
+    problems = problems_of([str(bad)])
+    assert [(p.line, p.message.split(" (")[0]) for p in problems] == [
+        (1, "invalid JSON"),
+        (2, "invalid JSON"),
+        (3, "expected a JSON object, got list"),
+    ]
+    assert not any("missing required column" in p.message for p in problems)
+
+
+def test_a_missing_text_column_is_reported_with_the_unreadable_lines(tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{bad\n{"sentence": "Ankara spoke.", "sentiment": "neutral"}\n')
+    found = {(p.line, p.message.split(" (")[0]) for p in problems_of([str(rows)])}
+    assert found == {(1, "invalid JSON"), (2, "missing required column 'text'")}
+
+
+def test_files_that_cannot_be_read_as_rows_say_why(tmp_path):
+    array = tmp_path / "rows.json"
+    array.write_text('[\n  {"text": "Ankara spoke.", "sentiment": "neutral"}\n]\n')
+    garbage = tmp_path / "rows.parquet"
+    garbage.write_bytes(b"this is not parquet at all")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    problems = problems_of([str(array), str(garbage), str(folder)])
+    by_file = {Path(p.file).name: p for p in problems}
+    assert "JSON array" in by_file["rows.json"].message and "JSON Lines" in by_file["rows.json"].message
+    assert "unreadable Parquet file" in by_file["rows.parquet"].message
+    assert str(by_file["folder"]) == f"{folder}:0: is a directory, not a data file; give the data files in it instead"
+    assert not any("missing required column" in p.message for p in problems)
+
+
+def test_empty_text_in_csv_and_parquet_is_empty_text(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv = tmp_path / "rows.csv"
+    csv.write_text('text,sentiment\n,neutral\n"  ",neutral\nAnkara spoke.,neutral\n')
+    pq.write_table(pa.table({"text": ["Ankara spoke again.", None], "sentiment": ["neutral", "neutral"]}),
+                   tmp_path / "rows.parquet")  # fmt: skip
+    found = {(Path(p.file).name, p.line, p.message) for p in problems_of([str(csv), str(tmp_path / "rows.parquet")])}
+    assert found == {("rows.csv", 2, "empty text"), ("rows.csv", 3, "empty text"), ("rows.parquet", 2, "empty text")}

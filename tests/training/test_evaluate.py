@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from stance_cli.main import main
 from tests.conftest import load_benchmark, stance_rows, write_jsonl
 
@@ -54,3 +56,28 @@ def test_the_seed_rule_adopts_only_on_every_condition_over_all_seeds():
     verdict = rule.verdict(worse, args)
     assert not verdict["adopt"] and verdict["complete"]
     assert [ok for ok in verdict["conditions"].values()] == [False, True, True, True]
+
+
+def test_evaluate_macro_f1_averages_the_labels_present_overall_and_per_target(tiny_model, tmp_path, capsys):
+    rows = [{"id": f"s{i}", "text": f"Peace at last ({i}).", "sentiment": "negative"} for i in range(3)]
+    rows.append({"id": "t", "text": "Ankara spoke.", "target": "Turkey", "sentiment": "neutral"})
+    data = write_jsonl(tmp_path / "sent.jsonl", rows)
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(out)]) == 0
+    sentiment = json.loads((out / "metrics.json").read_text())["sentiment"]
+    present = sentiment["macro_f1_labels"]
+    assert set(present) >= {"negative", "neutral"} and len(sentiment["per_class"]) == 3
+    expected = sum(sentiment["per_class"][label]["f1"] for label in present) / len(present)
+    assert sentiment["macro_f1"] == pytest.approx(expected)
+    turkey = sentiment["per_target"]["Turkey"]
+    assert turkey["n"] == 1 and turkey["macro_f1"] == turkey["accuracy"]  # 1.0 or 0.0, never 1/3
+    assert "the labels in gold or predictions" in (out / "report.md").read_text()
+
+
+def test_evaluate_output_that_is_a_file_is_a_clear_error(tiny_model, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "eval.jsonl", [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(3))])
+    existing = tmp_path / "existing"
+    existing.write_text("x")
+    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert f"stance evaluate: error: {existing}: File exists" in err and "Traceback" not in err

@@ -6,7 +6,7 @@ import pytest
 
 from stance_cli.main import main
 from tests.conftest import write_jsonl
-from training.agreement import cohen_kappa, fleiss_kappa
+from training.agreement import agreement, cohen_kappa, fleiss_kappa
 
 CORPUS = [
     {"id": f"doc{i}", "source": ["sana", "trt", "reuters"][i % 3], "text": text}
@@ -172,3 +172,193 @@ def test_compare_reports_differences_with_intervals(tiny_model, tmp_path, capsys
     lo, hi = first["macro_f1_ci95"]
     assert lo <= first["macro_f1"] <= hi
     assert "difference vs first" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------------------------- Label Studio import
+
+TASK = {"id": 41, "data": {"text": "Ankara spoke.", "target": "Turkey"}}
+
+
+def annotated(*results, who=1):
+    return {"completed_by": who, "result": list(results)}
+
+
+def choice(name, *values):
+    return {"from_name": name, "to_name": "sentence", "type": "choices", "value": {"choices": list(values)}}
+
+
+@pytest.mark.parametrize(
+    ("export", "message"),
+    [
+        (["a", "b"], "task 1: expected a task object, got str"),
+        ([{**TASK, "annotations": ["x"]}], "task 1 (id 41), annotation 1: expected an annotation object"),
+        ([{**TASK, "annotations": [{"result": {"from_name": "stance"}}]}], "task 1 (id 41), annotation 1: 'result'"),
+        ([{**TASK, "annotations": [annotated({"from_name": "stance", "value": {"choices": "favor"}})]}],
+         "stance: value.choices must be a list of labels, got 'favor'"),
+        ([{**TASK, "annotations": [annotated(choice("stance", "pro"))]}], "stance: unknown label 'pro'"),
+        ([{"data": "x"}], "task 1: 'data' must be an object"),
+        ([TASK, {"id": 7, "data": {"id": "2"}}], "task 2 (id 7): no data.text"),
+        ([{**TASK, "annotations": []}], "no annotations in 1 task(s)"),
+        ({"data": {}}, "expected a JSON list of tasks"),
+    ],
+)  # fmt: skip
+def test_label_studio_import_reports_malformed_exports_and_writes_nothing(tmp_path, capsys, export, message):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    out = tmp_path / "labels"
+    assert main(["labelstudio-import", str(path), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "export.json" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_label_studio_import_names_the_file_of_invalid_utf8_and_refuses_a_jsonl_for_two_annotators(tmp_path, capsys):
+    binary = tmp_path / "export.json"
+    binary.write_bytes(b'[{"data": {"text": "\xff"}}]')
+    assert main(["labelstudio-import", str(binary), "--output", str(tmp_path / "labels")]) == 2
+    assert f"{binary}: not a Label Studio JSON export (invalid UTF-8" in capsys.readouterr().err
+    two = [{**TASK, "annotations": [annotated(choice("stance", "favor"), who={"email": "a@x"}),
+                                    annotated(choice("stance", "neutral"), who={"email": "b@x"})]}]  # fmt: skip
+    binary.write_text(json.dumps(two))
+    merged = tmp_path / "merged.jsonl"
+    assert main(["labelstudio-import", str(binary), "--output", str(merged)]) == 2
+    assert "2 annotators (a@x, b@x); give a folder" in capsys.readouterr().err and not merged.exists()
+    assert main(["labelstudio-import", str(binary), "--output", str(tmp_path / "labels")]) == 0
+    assert sorted(p.name for p in (tmp_path / "labels").iterdir()) == ["labels_a_at_x.jsonl", "labels_b_at_x.jsonl"]
+    one = [{**TASK, "annotations": [annotated(choice("stance", "favor"), choice("sentiment", "neutral"))]}]
+    binary.write_text(json.dumps(one))
+    assert main(["labelstudio-import", str(binary), "--output", str(merged)]) == 0
+    assert read(merged) == [{"text": "Ankara spoke.", "target": "Turkey", "stance": "favor", "sentiment": "neutral"}]
+
+
+# ----------------------------------------------------------------------------------------------- agreement
+
+
+def test_agreement_does_not_count_a_single_vote_as_a_majority(tmp_path, capsys):
+    base = {"text": "Turkey shelled the town.", "target": "Turkey"}
+    a = write_jsonl(tmp_path / "a.jsonl", [dict(base, id="1", stance="against"), dict(base, id="2", stance="favor")])
+    b = write_jsonl(tmp_path / "b.jsonl", [dict(base, id="1", stance="against")])
+    assert main(["agreement", str(a), str(b), "--output", str(tmp_path / "out")]) == 0
+    merged = {r["id"]: r for r in read(tmp_path / "out/merged.jsonl")}
+    assert merged["1"]["stance"] == "against" and "stance" not in merged["2"]
+    (single,) = read(tmp_path / "out/no_majority.jsonl")
+    assert single["id"] == "2"
+    assert single["no_majority"] == [{"task": "stance", "votes": {"favor": 1}, "reason": "fewer than 2 votes"}]
+    report = json.loads((tmp_path / "out/agreement.json").read_text())
+    assert report["too_few_votes"]["stance"] == 1 and report["no_majority"]["stance"] == 0
+    assert "with fewer than 2 votes (not merged): 1" in capsys.readouterr().out
+
+
+def test_agreement_reports_unknown_labels_and_duplicate_ids_with_file_and_line(tmp_path, capsys):
+    base = {"text": "Turkey shelled the town.", "target": "Turkey"}
+    a = write_jsonl(tmp_path / "a.jsonl", [dict(base, id="1", stance="Favor"), dict(base, id="2", stance="pro")])
+    b = write_jsonl(tmp_path / "b.jsonl", [dict(base, id="1", stance="favor"), dict(base, id="1", stance="against")])
+    assert main(["agreement", str(a), str(b), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{a}:1: unknown stance label 'Favor'" in err and "did you mean 'favor'?" in err
+    assert f"{a}:2: unknown stance label 'pro'" in err
+    assert f"{b}:2: duplicate id '1' (also on line 1)" in err
+    assert not (tmp_path / "out").exists()
+    # Other label sets can be given; 'na' is a codebook label.
+    c = write_jsonl(tmp_path / "c.jsonl", [dict(base, id="1", stance="pro"), dict(base, id="2", stance="na")])
+    d = write_jsonl(tmp_path / "d.jsonl", [dict(base, id="1", stance="pro"), dict(base, id="2", stance="na")])
+    assert main(["agreement", str(c), str(d), "--labels", "stance=pro,con,na"]) == 0
+
+
+def test_agreement_splits_a_labelling_page_file_by_annotator(tmp_path):
+    base = {"text": "Turkey shelled the town.", "target": "Turkey", "sentiment": "negative"}
+    rows = [
+        dict(base, id="1", stance="favor", annotator="ann", labelled_at="2024-01-01T00:00:00+00:00"),
+        dict(base, id="1", stance="against", annotator="bob", labelled_at="2024-01-01T00:00:01+00:00"),
+        dict(base, id="1", stance="against", annotator="ann", labelled_at="2024-01-01T00:00:02+00:00"),  # re-saved
+        dict(base, id="2", stance="neutral", annotator="ann", labelled_at="2024-01-01T00:00:03+00:00"),
+        dict(base, id="2", stance="neutral", annotator="bob", labelled_at="2024-01-01T00:00:04+00:00"),
+    ]
+    page = write_jsonl(tmp_path / "server1.jsonl", rows)
+    assert main(["agreement", str(page), "--output", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out/agreement.json").read_text())
+    assert report["annotators"] == ["server1:ann", "server1:bob"] and report["superseded_answers"] == 1
+    assert report["tasks"]["stance"]["pairs"]["server1:ann vs server1:bob"]["percent_agreement"] == 1.0
+    merged = read(tmp_path / "out/merged.jsonl")
+    assert [r["stance"] for r in merged] == ["against", "neutral"]
+    assert not {"annotator", "labelled_at"} & set(merged[0])
+    alone = write_jsonl(tmp_path / "alone.jsonl", [dict(base, id="1", stance="favor", annotator="ann")])
+    assert main(["agreement", str(alone)]) == 2
+    # A file per annotator ({annotator} in the page's output path) keeps the file's name.
+    report = agreement([str(alone), str(page)])
+    assert report["annotators"] == ["alone", "server1:ann", "server1:bob"]
+
+
+# ----------------------------------------------------------------------------------------------- compare
+
+
+@pytest.fixture(scope="module")
+def stance_only_model(tiny_base, tmp_path_factory):
+    from tests.conftest import stance_rows
+    from training.config import TrainConfig
+    from training.train import train
+
+    work = tmp_path_factory.mktemp("stance-only")
+    config = TrainConfig(
+        train_files=[str(write_jsonl(work / "train.jsonl", stance_rows(24)))],
+        output_dir=str(work / "model"), base_model=str(tiny_base), only_tasks=["stance"], max_steps=2,
+        batch_size=8, max_length=48, progress=False, bf16="false",
+    )  # fmt: skip
+    return train(config)
+
+
+def test_compare_uses_the_tasks_the_models_share_on_the_same_rows(tiny_model, stance_only_model, tmp_path, capsys):
+    from tests.conftest import stance_rows
+
+    rows = [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(12))]
+    rows.append({"id": "na", "text": "Ankara is a city.", "target": "Turkey", "stance": "na", "sentiment": "neutral"})
+    data = write_jsonl(tmp_path / "eval.jsonl", rows)
+    args = ["compare", "--models", str(tiny_model), str(stance_only_model), "--data", str(data), "--resamples", "100"]
+    assert main([*args, "--output", str(tmp_path / "cmp")]) == 0
+    report = json.loads((tmp_path / "cmp/compare.json").read_text())
+    assert set(report["tasks"]) == {"stance"} and [e["n"] for e in report["tasks"]["stance"]] == [12, 12]
+    sentiment_only = write_jsonl(tmp_path / "sent.jsonl", [{"text": "Peace at last.", "sentiment": "positive"}])
+    capsys.readouterr()
+    assert main([*args[:4], "--data", str(sentiment_only)]) == 2
+    assert "no rows with labels for the tasks the models have in common ['stance']" in capsys.readouterr().err
+
+
+def test_compare_refuses_too_few_resamples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", "--models", "a", "b", "--data", "x.jsonl", "--resamples", "0"])
+    assert exit_.value.code == 2 and "--resamples: must be at least 100" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------- suggest
+
+
+def test_random_suggestions_report_the_real_count_and_write_the_jsonl_columns_to_csv(corpus, tmp_path, capsys):
+    jsonl, csv_ = tmp_path / "one.jsonl", tmp_path / "one.csv"
+    for out in (jsonl, csv_):
+        assert main(["suggest", "--random", "--input", str(corpus), "--n", "1", "--output", str(out)]) == 0
+    rows = read(jsonl)
+    summary_err = capsys.readouterr().err
+    assert f"{len(rows)} pairs from 1 documents written to {csv_} (--random takes whole articles" in summary_err
+    import pandas as pd
+
+    frame = pd.read_csv(csv_)
+    assert list(frame.columns) == list(rows[0]) and len(frame) == len(rows) >= 1
+    assert {"text", "target", "mention", "mention_start", "mention_end", "stance", "sentiment"} <= set(frame.columns)
+
+
+def test_suggest_refuses_bad_n_and_corpora_without_pairs_and_reports_bad_exclude_lines(
+    corpus, tmp_path, capsys, caplog
+):
+    out = tmp_path / "s.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        main(["suggest", "--random", "--input", str(corpus), "--n", "-3", "--output", str(out)])
+    assert exit_.value.code == 2 and "--n: must be at least 1" in capsys.readouterr().err
+    empty = write_jsonl(tmp_path / "plain.jsonl", [{"id": "d1", "text": "The weather was fine all week."}])
+    assert main(["suggest", "--random", "--input", str(empty), "--n", "5", "--output", str(out)]) == 2
+    assert "no (sentence, actor) pairs to suggest" in capsys.readouterr().err and not out.exists()
+    exclude = tmp_path / "labelled.jsonl"
+    exclude.write_text('{"text": "Ankara spoke.", "target": "Turkey"}\n{oops\n{"id": "x"}\n')
+    with caplog.at_level("WARNING", logger="stance.suggest"):
+        args = ["--input", str(corpus), "--n", "3", "--output", str(out), "--exclude", str(exclude)]
+        assert main(["suggest", "--random", *args]) == 0
+    assert f"{exclude}:2: invalid JSON" in caplog.text and f"{exclude}:3: no 'text'" in caplog.text

@@ -39,3 +39,38 @@ def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_items():
     assert polar != (low, high)
     with pytest.raises(ValueError, match="no items"):
         bootstrap_f1_interval([], [], 3)
+
+
+def test_macro_f1_leaves_out_labels_absent_from_gold_and_predictions():
+    labels = ["negative", "neutral", "positive"]
+    # 'positive' is neither gold nor predicted: averaged over negative and neutral only.
+    report = classification_report([0, 0, 1, 1], [0, 0, 1, 0], labels)
+    f1 = {"negative": 0.8, "neutral": 2 / 3}
+    assert report["macro_f1"] == pytest.approx(sum(f1.values()) / 2)
+    assert report["macro_f1_labels"] == ["negative", "neutral"]
+    assert report["per_class"]["positive"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert macro_f1([0, 0, 1, 1], [0, 0, 1, 0], 3) == pytest.approx(report["macro_f1"])
+    # A single correct item: 1.0, not 1/3.
+    assert classification_report([1], [1], labels)["macro_f1"] == 1.0
+    # A label predicted but never gold keeps F1 0 and counts.
+    assert classification_report([0, 0], [0, 2], labels)["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
+    assert classification_report([], [], labels)["macro_f1"] == 0.0
+
+
+def test_bootstrap_macro_f1_uses_the_same_definition():
+    import numpy as np
+
+    from training.metrics import bootstrap_f1
+
+    gold, pred = [0, 0, 1, 1], [0, 0, 1, 0]
+    identity = np.arange(len(gold))[None, :]
+    assert bootstrap_f1(gold, pred, 3, identity)[0] == pytest.approx(macro_f1(gold, pred, 3))
+
+
+def test_training_selects_checkpoints_with_the_same_macro_f1():
+    import inspect
+
+    from training import train
+
+    assert train.macro_f1 is macro_f1
+    assert "macro_f1(" in inspect.getsource(train._compute_metrics_fn)

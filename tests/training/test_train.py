@@ -81,6 +81,68 @@ def test_invalid_data_exits_non_zero_and_writes_no_model(tiny_base, tmp_path, ca
     assert not out.exists() and not checkpoints_dir(str(out)).exists()
 
 
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_an_output_path_that_is_not_a_model_is_refused_before_training(
+    tiny_base, data, tmp_path, capsys, monkeypatch, kind
+):
+    import training.train as train_module
+
+    def never(*args, **kwargs):
+        raise AssertionError("the output path must be checked before the data or a model is read")
+
+    monkeypatch.setattr(train_module, "load_training_data", never)
+    monkeypatch.setattr(train_module, "read_project", never)
+    out = tmp_path / "papers"
+    if kind == "folder":
+        out.mkdir()
+        (out / "thesis.tex").write_text("years of work")
+    else:
+        out.write_text("years of work")
+    assert main(cli_args(tiny_base, data[0], out)) == 2
+    err = capsys.readouterr().err
+    assert f"output path {out}: exists and is" in err and "choose another output directory (--output-dir)" in err
+    assert ("not a model directory (it has no stance_model.json)" if kind == "folder" else "is a file") in err
+    assert (out / "thesis.tex" if kind == "folder" else out).read_text() == "years of work"
+    assert not checkpoints_dir(str(out)).exists()
+
+
+def test_an_empty_folder_or_an_earlier_model_may_be_the_output(tiny_base, data, tmp_path):
+    out = tmp_path / "out" / "model"
+    out.mkdir(parents=True)
+    first = train(tiny_config(tiny_base, data, out, max_steps=1))
+    before = json.loads((first / PROJECT_FILE).read_text())["weights_sha256"]
+    second = train(tiny_config(tiny_base, data, out, max_steps=1, seed=7))
+    assert json.loads((second / PROJECT_FILE).read_text())["weights_sha256"] != before
+    assert [p.name for p in out.parent.iterdir()] == ["model"]  # nothing left beside it
+
+
+def test_the_model_card_describes_the_trained_tasks_in_a_well_formed_score_table(tmp_path):
+    from model.model_dir import ModelProject
+    from model.types import TaskSpec
+    from training.card import write_model_card
+
+    five = TaskSpec("stance", ("strongly against", "against", "neutral", "favor", "strongly favor"), "pair")
+    report = {"n": 10, "macro_f1": 0.5, "accuracy": 0.4, "f1_against_favor": 0.25}
+    write_model_card(tmp_path, ModelProject(tasks=[five], metrics={"dev": {"stance": report}}))
+    card = (tmp_path / "README.md").read_text()
+    assert "Labels each (sentence, target) pair with the sentence's stance toward the target. Load" in card
+    assert "sentiment" not in card and "against+favor" not in card  # not the SemEval figure for five labels
+    assert "| dev | stance | 10 | 0.500 | 0.400 |" in card.splitlines()
+
+    default = TrainConfig().task_specs()
+    metrics = {"dev": {"stance": report, "sentiment": {"n": 8, "macro_f1": 0.75, "accuracy": 0.5}}}
+    write_model_card(tmp_path, ModelProject(tasks=default, metrics=metrics))
+    lines = (tmp_path / "README.md").read_text().splitlines()
+    table = lines[lines.index("## Scores") + 2 :][:4]
+    assert table == [
+        "| split | task | n | macro-F1 | accuracy | F1 against+favor |",
+        "|---|---|---|---|---|---|",
+        "| dev | stance | 10 | 0.500 | 0.400 | 0.250 |",
+        "| dev | sentiment | 8 | 0.750 | 0.500 | – |",
+    ]
+    assert "and each sentence with its sentiment" in "\n".join(lines)
+
+
 def tiny_config(tiny_base, data, output_dir, **settings) -> TrainConfig:
     """A quick training configuration on the tiny base model and the fixture's train/dev files."""
     train_file, dev_file = data
@@ -144,6 +206,7 @@ def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
         output_dir=str(tmp_path / "retrained"),
         max_steps=2,
         batch_size=8,
+        max_length=48,  # the model's
         progress=False,
         bf16="false",
     )
@@ -154,8 +217,53 @@ def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
     assert after["training_config"]["init_from_model"] == before["weights_sha256"]
     assert after["weights_sha256"] != before["weights_sha256"]
 
-    only = train(TrainConfig(**{**config.to_dict(), "only_tasks": ["stance"], "output_dir": str(tmp_path / "only")}))
+    # A new max_length applies to the input format, and the configuration saved says what was used.
+    settings = {"only_tasks": ["stance"], "output_dir": str(tmp_path / "only"), "max_length": 32, "pooling": "cls"}
+    only = train(TrainConfig(**{**config.to_dict(), **settings}))
     assert [t.name for t in StancePredictor.from_dir(only).tasks] == ["stance"]
+    project = json.loads((only / PROJECT_FILE).read_text())
+    assert project["input_format"]["max_length"] == project["training_config"]["max_length"] == 32
+    assert project["pooling"] == project["training_config"]["pooling"] == before["pooling"]  # kept: not "cls"
+    assert list(project["training_config"]["tasks"]) == ["stance"]
+    card = (only / "README.md").read_text()
+    assert "max 32 tokens" in card and "sentiment" not in card.split("## Training data")[0]
+
+
+def test_init_from_a_model_without_the_task_says_which_tasks_it_has(tiny_model, data, tmp_path):
+    stance_only = tmp_path / "stance-only"
+    stance_only.mkdir()
+    project = json.loads((tiny_model / PROJECT_FILE).read_text())
+    project["tasks"] = [t for t in project["tasks"] if t["name"] == "stance"]
+    (stance_only / PROJECT_FILE).write_text(json.dumps(project))
+    config = TrainConfig(train_files=[str(data[0])], init_from=str(stance_only), only_tasks=["sentiment"],
+                         output_dir=str(tmp_path / "m"))  # fmt: skip
+    with pytest.raises(ConfigError, match=rf"the model in {stance_only} has no 'sentiment' task \(it has: stance\)"):
+        train(config)
+    assert not (tmp_path / "m").exists() and not checkpoints_dir(str(tmp_path / "m")).exists()
+
+
+def test_init_from_says_that_the_models_labels_replace_the_configured_ones(tiny_model, tmp_path, capsys):
+    rows = stance_rows(12)
+    for i, row in enumerate(rows):
+        row["stance"] = ["strongly against", "against", "neutral", "favor", "strongly favor"][i % 5]
+    train_file = write_jsonl(tmp_path / "five.jsonl", rows)
+    config = tmp_path / "five.yaml"
+    config.write_text(
+        "train_files: [five.jsonl]\n"
+        "tasks: {stance: [strongly against, against, neutral, favor, strongly favor],\n"
+        "        sentiment: [negative, neutral, positive]}\n"
+    )
+    out = tmp_path / "m"
+    assert main(["train", "--config", str(config), "--init-from", str(tiny_model), "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{train_file}:1: unknown stance label 'strongly against'" in err
+    assert (
+        f"note: with --init-from, the tasks and labels are those of the model in {tiny_model} (stance: against, " in err
+    )
+    assert (
+        "they replace the configured tasks (stance: strongly against, against, neutral, favor, strongly favor;" in err
+    )
+    assert not out.exists() and not checkpoints_dir(str(out)).exists()
 
 
 def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
