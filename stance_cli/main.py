@@ -73,7 +73,7 @@ def _soft_labels(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from analysis.analyze import analyze_corpus
     from model.actors import ActorRegistry
-    from model.pipeline import DocumentAnalyzer
+    from model.pipeline import AnalysisInputError, DocumentAnalyzer
     from model.predictor import StancePredictor
 
     registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
@@ -81,6 +81,12 @@ def _analyze(args: argparse.Namespace) -> int:
     score_all: bool | list[str] = False
     if args.score_all_actors is not None:
         score_all = args.score_all_actors or True
+    try:
+        analyzer.plan([], score_all_actors=score_all)  # checks the names before any document is read
+    except AnalysisInputError as exc:
+        flag = {"score_all_actors": "--score-all-actors"}.get(exc.field, exc.field)
+        print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     stats = analyze_corpus(
         analyzer,
         args.input,
@@ -100,7 +106,7 @@ def _summarize(args: argparse.Namespace) -> int:
 
     written = summarize(
         args.input, args.output, by=args.by, date_column=args.date_column, period=args.period,
-        min_sentences=args.min_sentences,
+        min_sentences=args.min_sentences, date_order=args.date_order, include_unmentioned=args.include_unmentioned,
     )  # fmt: skip
     for name, path in written.items():
         print(f"{name}: {path}")
@@ -116,7 +122,11 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     logging.getLogger("stance").setLevel(logging.INFO)
-    print(f"serving on http://{settings.host}:{settings.port} (demo page at /, API docs at /docs)", file=sys.stderr)
+    print(
+        f"starting on http://{settings.host}:{settings.port} (demo page at /, API docs at /docs); the model loads in "
+        "the background and /readyz answers 200 once it is ready",
+        file=sys.stderr,
+    )
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
     )
@@ -139,13 +149,18 @@ def _suggest(args: argparse.Namespace) -> int:
         per_document=args.per_document, seed=args.seed, output_format=args.format,
     )  # fmt: skip
     print(json.dumps(summary, indent=2))
+    how = f"--random takes whole articles until at least {args.n}" if args.random else f"at most {args.n}"
+    print(
+        f"{summary['chosen']} pairs from {summary['documents']} documents written to {args.output} ({how} pairs)",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from training.agreement import agreement, render
+    from training.agreement import agreement, parse_label_sets, render
 
-    report = agreement(args.files, args.output)
+    report = agreement(args.files, args.output, label_sets=parse_label_sets(args.labels))
     print(render(report))
     return 0
 
@@ -163,6 +178,21 @@ def _labelstudio_import(args: argparse.Namespace) -> int:
     for annotator, path in import_export(args.export, args.output).items():
         print(f"{annotator}: {path}")
     return 0
+
+
+def _at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,11 +255,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="also score these actors (all registry actors when none are named) in sentences that do not mention them",
     )
     analyze.add_argument(
-        "--on-bad-row", choices=("skip", "fail"), default="skip", help="skip rows without usable text, or stop"
+        "--on-bad-row",
+        choices=("skip", "fail"),
+        default="skip",
+        help="skip rows without usable text (each is reported), or stop at the first and write nothing",
     )
-    analyze.add_argument("--text-field", default="text")
-    analyze.add_argument("--id-field", default="id")
-    analyze.add_argument("--batch-size", type=int, default=32)
+    analyze.add_argument("--text-field", default="text", help="the column with the document text (JSONL/CSV/Parquet)")
+    analyze.add_argument(
+        "--id-field",
+        default="id",
+        help="the column with the document id; a column named 'id' besides it is carried as 'input_id'",
+    )
+    analyze.add_argument(
+        "--batch-size", type=_at_least(1), default=32, help="(sentence, actor) pairs per forward pass"
+    )
     analyze.add_argument("--no-progress", action="store_true")
     analyze.set_defaults(run=_analyze)
 
@@ -237,39 +276,74 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--input", required=True, help="output of stance analyze (.jsonl, .csv or .parquet)")
     summarize.add_argument("--output", required=True, help="folder for CSV tables, PNG charts and summary.html")
     summarize.add_argument("--by", action="append", default=[], help="a carried column to group by (repeatable)")
-    summarize.add_argument("--date-column", default="date", help="column with dates for net stance over time")
+    summarize.add_argument("--date-column", help="column with dates for net stance over time (default: date)")
+    summarize.add_argument(
+        "--date-order",
+        choices=("auto", "mdy", "dmy"),
+        default="auto",
+        help="numeric dates with / or -: month first (mdy), day first (dmy), or auto: day first only when some "
+        "value is valid only that way (25/04/2017); 7.4.2017 (dots) is always day first",
+    )
     summarize.add_argument("--period", choices=("day", "week", "month", "quarter", "year"), default="month")
     summarize.add_argument("--min-sentences", type=int, default=1, help="leave out groups with fewer sentences")
+    summarize.add_argument(
+        "--include-unmentioned",
+        action="store_true",
+        help="also count the pairs of actors a sentence does not mention (from analyze --score-all-actors)",
+    )
     summarize.set_defaults(run=_summarize)
 
     suggest = sub.add_parser("suggest", help="pick the (sentence, actor) pairs most worth labelling next")
     suggest.add_argument("--model", default=os.environ.get("STANCE_MODEL", "models/default"), help="model directory")
     suggest.add_argument("--input", required=True, help="corpus: .txt, folder of .txt, or .jsonl/.csv/.parquet")
-    suggest.add_argument("--n", type=int, required=True, help="how many pairs")
+    suggest.add_argument(
+        "--n",
+        type=_at_least(1),
+        required=True,
+        help="how many pairs: exactly N with a model (fewer if the corpus has fewer); with --random whole articles "
+        "until at least N pairs (usually a few more), so that splits never share an article",
+    )
     suggest.add_argument("--output", required=True, help=".jsonl / .csv (to label), or .json (Label Studio tasks)")
     suggest.add_argument("--format", choices=("jsonl", "csv", "labelstudio"), help="override the output format")
-    suggest.add_argument("--exclude", nargs="*", default=[], help="labelled files: skip their pairs and documents")
-    suggest.add_argument("--random", action="store_true", help="a random sample of whole documents (no model)")
+    suggest.add_argument(
+        "--exclude", nargs="*", default=[], help="labelled files: skip their pairs and documents (unreadable lines "
+        "are reported)",
+    )  # fmt: skip
+    suggest.add_argument(
+        "--random", action="store_true", help="a random sample of whole documents until at least N pairs (no model)"
+    )
     suggest.add_argument("--per-document", type=int, default=3, help="most suggestions from one document")
     suggest.add_argument("--actors", help="actor registry YAML")
     suggest.add_argument("--seed", type=int, default=13)
     suggest.set_defaults(run=_suggest)
 
     agree = sub.add_parser("agreement", help="inter-annotator agreement and a merged majority file")
-    agree.add_argument("files", nargs="+", help="one labelled file per annotator (same items, matched by id)")
+    agree.add_argument(
+        "files", nargs="+", help="one labelled file per annotator (same items, matched by id), or files whose rows "
+        "carry an 'annotator' field (the labelling page's): each annotator in them counts as one, named file:annotator",
+    )  # fmt: skip
     agree.add_argument("--output", help="folder for agreement.json/.md, merged.jsonl and no_majority.jsonl")
+    agree.add_argument(
+        "--labels", action="append", metavar="TASK=L1,L2,...", help="the allowed labels of a task (stance, sentiment "
+        "or confidence; repeatable); default: the codebook's, stance against,neutral,favor,na",
+    )  # fmt: skip
     agree.set_defaults(run=_agreement)
 
     comp = sub.add_parser("compare", help="models side by side with bootstrap confidence intervals")
     comp.add_argument("--models", nargs="+", required=True, help="model directories; the first is the baseline")
     comp.add_argument("--data", nargs="+", required=True, help="labelled file(s)")
     comp.add_argument("--output", help="folder for compare.json and compare.md")
-    comp.add_argument("--resamples", type=int, default=1000)
+    comp.add_argument(
+        "--resamples", type=_at_least(100), default=1000, help="bootstrap resamples for the intervals (at least 100)"
+    )
     comp.set_defaults(run=_compare)
 
     ls = sub.add_parser("labelstudio-import", help="Label Studio JSON export -> training rows, one file per annotator")
     ls.add_argument("export", help="the JSON export")
-    ls.add_argument("--output", required=True, help="a folder (or a .jsonl file when there is one annotator)")
+    ls.add_argument(
+        "--output", required=True, help="a folder, one labels_<annotator>.jsonl per annotator (or a .jsonl file when "
+        "the export has exactly one annotator)",
+    )  # fmt: skip
     ls.set_defaults(run=_labelstudio_import)
 
     serve = sub.add_parser(
@@ -306,10 +380,21 @@ def main(argv: list[str] | None = None) -> int:
         ModelDirError,
         ActorRegistryError,
         FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,
+        IsADirectoryError,
+        PermissionError,
         ValueError,
     ) as exc:
-        print(f"stance {args.command}: error: {exc}", file=sys.stderr)
+        print(f"stance {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _describe(exc: Exception) -> str:
+    """``<path>: <reason>`` for an OSError about a file ("[Errno 17] File exists: 'x'" otherwise)."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 if __name__ == "__main__":
