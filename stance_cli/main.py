@@ -266,9 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="id",
         help="the column with the document id; a column named 'id' besides it is carried as 'input_id'",
     )
-    analyze.add_argument(
-        "--batch-size", type=_at_least(1), default=32, help="(sentence, actor) pairs per forward pass"
-    )
+    analyze.add_argument("--batch-size", type=_at_least(1), default=32, help="(sentence, actor) pairs per forward pass")
     analyze.add_argument("--no-progress", action="store_true")
     analyze.set_defaults(run=_analyze)
 
