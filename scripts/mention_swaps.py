@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,41 +55,12 @@ SWAPS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # A noun phrase used as a modifier ("Syrian regime forces", "a Syrian regime source", "Pro-Assad regime media") would
 # not read as a name after the swap ("Syria forces"): such pairs are left out.
-HEADS = frozenset(
-    [
-        "forces",
-        "army",
-        "troops",
-        "soldiers",
-        "warplanes",
-        "aircraft",
-        "jets",
-        "air",
-        "airstrikes",
-        "strikes",
-        "raids",
-        "bombardment",
-        "barrel",
-        "media",
-        "source",
-        "sources",
-        "official",
-        "officials",
-        "leader",
-        "leaders",
-        "heartland",
-        "militias",
-        "loyalists",
-        "fighters",
-        "regime",
-        "government",
-        "artillery",
-        "shelling",
-        "helicopters",
-        "units",
-        "unit",
-    ]
+_HEAD_WORDS = (
+    "forces army troops soldiers warplanes aircraft jets air airstrikes strikes raids bombardment barrel media source "
+    "sources official officials leader leaders heartland militias loyalists fighters regime government artillery "
+    "shelling helicopters units unit"
 )
+HEADS = frozenset(_HEAD_WORDS.split())
 
 
 def _modifier(text: str, start: int, end: int) -> bool:
@@ -146,11 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.output, "w", encoding="utf-8") as out:
         for row in swapped:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    counts: dict[str, int] = {}
-    for row in swapped:
-        key = f"{row['target']} / {row['stance']}"
-        counts[key] = counts.get(key, 0) + 1
-    print(f"{len(swapped)} swapped pairs from {len(rows)} rows written to {args.output}: {counts}")
+    counts = Counter(f"{row['target']} / {row['stance']}" for row in swapped)
+    print(f"{len(swapped)} swapped pairs from {len(rows)} rows written to {args.output}: {dict(counts)}")
     return 0
 
 
