@@ -9,10 +9,14 @@ beside the model directory in ``<dir>.seed_rule.json`` and reused while its weig
 
 The rule is the one docs/experiments.md wrote down before the runs ("Teacher labels for unlabelled news", the rule
 for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict is
-printed as provisional. The test sets are scored afterwards with benchmarks/quality.py, and decide nothing.
+printed as provisional. ``--recorded FILE`` takes the pairs of an earlier ``--output`` for the seeds not given
+with ``--pair`` (whose weights are gone), so a rule can run over several sessions. The test sets are scored
+afterwards with benchmarks/quality.py, and decide nothing.
 
     python benchmarks/seed_rule.py --pair 5 /tmp/exp/default-s5 /tmp/exp/teacher_pairs-s5 [--pair ...] \\
         [--output benchmarks/results/seed_rule_teacher_pairs.json]
+    python benchmarks/seed_rule.py --recorded benchmarks/results/seed_rule_mention_swaps.json \\
+        --pair 6 /tmp/exp/default-s6 /tmp/exp/mention_swaps-s6 --output benchmarks/results/seed_rule_mention_swaps.json
 """
 
 from __future__ import annotations
@@ -79,7 +83,8 @@ def verdict(pairs: list[dict], args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pair", nargs=3, action="append", required=True, metavar=("SEED", "BASELINE", "CANDIDATE"))
+    parser.add_argument("--pair", nargs=3, action="append", default=[], metavar=("SEED", "BASELINE", "CANDIDATE"))
+    parser.add_argument("--recorded", help="an earlier --output file: its pairs for the seeds not given with --pair")
     parser.add_argument("--max-dev-drop", type=float, default=0.002)
     parser.add_argument("--min-recall-gain", type=float, default=0.10)
     parser.add_argument("--max-false-rise", type=float, default=0.06)
@@ -91,6 +96,12 @@ def main() -> None:
         {"seed": int(seed), "baseline": dev_scores(base), "candidate": dev_scores(cand)}
         for seed, base, cand in args.pair
     ]
+    if args.recorded:
+        given = {p["seed"] for p in pairs}
+        kept = [p for p in json.loads(Path(args.recorded).read_text())["pairs"] if p["seed"] not in given]
+        pairs = sorted(kept + pairs, key=lambda p: p["seed"])
+    if not pairs:
+        parser.error("give at least one --pair, or --recorded with recorded pairs")
     result = {"pairs": pairs, "verdict": verdict(pairs, args)}
 
     print("| seed | recipe | pooled dev | NewsMTSC dev | FA-KES dev | UNSCon-0 recall | UNSCon-0 false alarms |")
