@@ -10,7 +10,8 @@ beside the model directory in ``<dir>.seed_rule.json`` and reused while its weig
 The rule is the one docs/experiments.md wrote down before the runs ("Teacher labels for unlabelled news", the rule
 for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict is
 printed as provisional. ``--recorded FILE`` takes the pairs of an earlier ``--output`` for the seeds not given
-with ``--pair`` (whose weights are gone), so a rule can run over several sessions. The test sets are scored
+with ``--pair`` (whose weights are gone), so a rule can run over several sessions; a BASELINE or CANDIDATE given as
+a ``<dir>.seed_rule.json`` file is that run's recorded scores. The test sets are scored
 afterwards with benchmarks/quality.py, and decide nothing.
 
     python benchmarks/seed_rule.py --pair 5 /tmp/exp/default-s5 /tmp/exp/teacher_pairs-s5 [--pair ...] \\
@@ -39,6 +40,8 @@ def dev_scores(model_dir: str) -> dict:
     ``<model_dir>.seed_rule.json`` and reused while its weights are the same."""
     from gpu_grid import score
 
+    if model_dir.endswith(".seed_rule.json"):  # a run whose weights are gone: its recorded scores
+        return json.loads(Path(model_dir).read_text())
     project = json.loads((Path(model_dir) / "stance_model.json").read_text())
     cache = Path(f"{model_dir.rstrip('/')}.seed_rule.json")
     if cache.is_file():
@@ -71,6 +74,8 @@ def verdict(pairs: list[dict], args) -> dict:
         f"UNSCon half-0 recall up by at least {args.min_recall_gain}": diff["unscon_recall"] >= args.min_recall_gain,
         f"UNSCon half-0 false alarms up by at most {args.max_false_rise}": diff["unscon_false"] <= args.max_false_rise,
     }
+    if getattr(args, "min_fakes_gain", None) is not None:
+        checks[f"FA-KES dev up by at least {args.min_fakes_gain}"] = diff["fakes_dev"] >= args.min_fakes_gain
     complete = len(pairs) >= args.seeds_needed
     return {
         "seeds": [p["seed"] for p in pairs],
@@ -88,6 +93,7 @@ def main() -> None:
     parser.add_argument("--max-dev-drop", type=float, default=0.002)
     parser.add_argument("--min-recall-gain", type=float, default=0.10)
     parser.add_argument("--max-false-rise", type=float, default=0.06)
+    parser.add_argument("--min-fakes-gain", type=float, help="also ask FA-KES stance dev to rise by this much")
     parser.add_argument("--seeds-needed", type=int, default=3)
     parser.add_argument("--output", help="JSON file for the scores and the verdict")
     args = parser.parse_args()

@@ -56,6 +56,10 @@ def test_the_seed_rule_adopts_only_on_every_condition_over_all_seeds():
     verdict = rule.verdict(worse, args)
     assert not verdict["adopt"] and verdict["complete"]
     assert [ok for ok in verdict["conditions"].values()] == [False, True, True, True]
+    # An in-domain condition, when asked for, must hold too (here FA-KES dev does not move).
+    args.min_fakes_gain = 0.02
+    verdict = rule.verdict(good, args)
+    assert not verdict["adopt"] and list(verdict["conditions"].values()) == [True, True, True, True, False]
 
 
 def test_evaluate_macro_f1_averages_the_labels_present_overall_and_per_target(tiny_model, tmp_path, capsys):
