@@ -10,6 +10,9 @@ from model.model_dir import ModelProject
 from model.types import TaskSpec
 
 LICENCES = {
+    "teacher_pairs_soft": "the teacher's probabilities for the teacher-labelled news pairs (data/README.md)",
+    "teacher_pairs": "news sentences (NewsMTSC training sentences, MIT; FA-KES articles, CC BY 4.0) labelled by an "
+    "all-mpnet-base-v2 teacher, not by people (data/README.md)",
     "newsmtsc": "NewsMTSC (Hamborg & Donnay, EACL 2021), MIT",
     "tweeteval_stance": "TweetEval stance / SemEval-2016 Task 6 (Mohammad et al.; Barbieri et al. 2020)",
     "tweeteval_sentiment": "TweetEval sentiment / SemEval-2017 Task 4 (Rosenthal et al.; Barbieri et al. 2020)",

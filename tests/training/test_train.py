@@ -142,6 +142,14 @@ def test_the_model_card_describes_the_trained_tasks_in_a_well_formed_score_table
     ]
     assert "and each sentence with its sentiment" in "\n".join(lines)
 
+    # Each training file's source and licence: teacher-labelled news pairs are not "soft labels of the rows above".
+    files = [{"path": f"data/{name}", "sha256": "0" * 64, "split": "train", "rows": 1}
+             for name in ("distill/teacher_pairs.jsonl", "fakes_stance/mention_swaps.jsonl", "newsmtsc/train.jsonl")]  # fmt: skip
+    write_model_card(tmp_path, ModelProject(tasks=default, training_data=files))
+    card = (tmp_path / "README.md").read_text()
+    assert "labelled by an all-mpnet-base-v2 teacher, not by people" in card
+    assert "FA-KES (Abu Salem et al., ICWSM 2019), CC BY 4.0" in card and "MIT |" in card
+
 
 def tiny_config(tiny_base, data, output_dir, **settings) -> TrainConfig:
     """A quick training configuration on the tiny base model and the fixture's train/dev files."""
