@@ -143,8 +143,8 @@ def test_the_model_card_describes_the_trained_tasks_in_a_well_formed_score_table
     assert "and each sentence with its sentiment" in "\n".join(lines)
 
     # Each training file's source and licence: teacher-labelled news pairs are not "soft labels of the rows above".
-    files = [{"path": f"data/{name}", "sha256": "0" * 64, "split": "train", "rows": 1}
-             for name in ("distill/teacher_pairs.jsonl", "fakes_stance/mention_swaps.jsonl", "newsmtsc/train.jsonl")]  # fmt: skip
+    names = ("distill/teacher_pairs.jsonl", "fakes_stance/mention_swaps.jsonl", "newsmtsc/train.jsonl")
+    files = [{"path": f"data/{name}", "sha256": "0" * 64, "split": "train", "rows": 1} for name in names]
     write_model_card(tmp_path, ModelProject(tasks=default, training_data=files))
     card = (tmp_path / "README.md").read_text()
     assert "labelled by an all-mpnet-base-v2 teacher, not by people" in card
