@@ -38,10 +38,10 @@ DEV_SETS = ("dev_newsmtsc", "dev_fakes")  # of gpu_grid.SCORED; never a test set
 def dev_scores(model_dir: str) -> dict:
     """The selection scores of one model directory (see the module's docstring), kept beside it in
     ``<model_dir>.seed_rule.json`` and reused while its weights are the same."""
-    from gpu_grid import score
-
     if model_dir.endswith(".seed_rule.json"):  # a run whose weights are gone: its recorded scores
         return json.loads(Path(model_dir).read_text())
+    from gpu_grid import score
+
     project = json.loads((Path(model_dir) / "stance_model.json").read_text())
     cache = Path(f"{model_dir.rstrip('/')}.seed_rule.json")
     if cache.is_file():
@@ -74,7 +74,7 @@ def verdict(pairs: list[dict], args) -> dict:
         f"UNSCon half-0 recall up by at least {args.min_recall_gain}": diff["unscon_recall"] >= args.min_recall_gain,
         f"UNSCon half-0 false alarms up by at most {args.max_false_rise}": diff["unscon_false"] <= args.max_false_rise,
     }
-    if getattr(args, "min_fakes_gain", None) is not None:
+    if args.min_fakes_gain is not None:
         checks[f"FA-KES dev up by at least {args.min_fakes_gain}"] = diff["fakes_dev"] >= args.min_fakes_gain
     complete = len(pairs) >= args.seeds_needed
     return {

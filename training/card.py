@@ -9,6 +9,7 @@ from typing import Any
 from model.model_dir import ModelProject
 from model.types import TaskSpec
 
+# Source and licence by a key found in the file's path; the first key found wins, so the more specific come first.
 LICENCES = {
     "teacher_pairs_soft": "the teacher's probabilities for the teacher-labelled news pairs (data/README.md)",
     "teacher_pairs": "news sentences (NewsMTSC training sentences, MIT; FA-KES articles, CC BY 4.0) labelled by an "

@@ -40,7 +40,9 @@ def test_the_seed_rule_adopts_only_on_every_condition_over_all_seeds():
     import argparse
 
     rule = load_benchmark("seed_rule")
-    args = argparse.Namespace(max_dev_drop=0.002, min_recall_gain=0.10, max_false_rise=0.06, seeds_needed=3)
+    args = argparse.Namespace(
+        max_dev_drop=0.002, min_recall_gain=0.10, max_false_rise=0.06, min_fakes_gain=None, seeds_needed=3
+    )
 
     def scores(pooled, newsmtsc, recall, false):
         return {"pooled_dev": pooled, "newsmtsc_dev": newsmtsc, "fakes_dev": 0.7, "unscon_recall": recall,
