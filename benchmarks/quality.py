@@ -29,14 +29,23 @@ SUITES = [
     ("NewsMTSC test-mt", "data/newsmtsc/test_mt.jsonl", "stance", "macro_f1", "BERT-base 0.737, GRU-TSC 0.825"),
     ("TweetEval stance test (5 targets pooled)", "data/tweeteval_stance/test.jsonl", "stance", "f1_against_favor",
      "RoBERTa-base 0.680, BERTweet 0.712"),
-    ("FA-KES in-domain test (Syrian-war news, 4 actors)", "data/fakes_stance/test.jsonl", "stance", "macro_f1",
-     "(our set; before in-domain labels: see README)"),
+    ("FA-KES actor-balanced test (82 pairs per actor)", "data/fakes_stance/test_balanced.jsonl", "stance",
+     "actor_balanced", "(our set; mean of the 4 actors' macro-F1)"),
+    ("FA-KES actor-balanced test, pooled", "data/fakes_stance/test_balanced.jsonl", "stance", "macro_f1",
+     "(our set)"),
+    ("FA-KES random test (Syrian-war news, natural mix)", "data/fakes_stance/test.jsonl", "stance", "macro_f1",
+     "(our set; 72 % Syria)"),
     ("FA-KES in-domain test, sentence sentiment", "data/fakes_stance/test.jsonl", "sentiment", "macro_f1",
      "(our set)"),
     ("TweetEval sentiment, held-out 1,935 tweets", "data/tweeteval_sentiment/test.jsonl", "sentiment", "macro_f1",
      "(our split of the official test set; not comparable)"),
 ]  # fmt: skip
-METRIC_NAMES = {"macro_f1": "macro-F1", "f1_against_favor": "F1 against+favor"}
+METRIC_NAMES = {
+    "macro_f1": "macro-F1",
+    "f1_against_favor": "F1 against+favor",
+    "actor_balanced": "actor-balanced macro-F1",
+}
+LABELS = ("against", "neutral", "favor")
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 
@@ -51,30 +60,36 @@ def run(model_dir: str) -> dict:
         all_metrics, predictions = evaluate_rows(predictor, data.rows)
         metrics = all_metrics[task]
         seconds = time.perf_counter() - started
-        ci95 = score_interval(predictor, task, metric, data.rows, predictions)
+        actors = metrics.get("actors")
+        if metric == "actor_balanced":
+            if actors is None:
+                continue
+            score, ci95 = actors["balanced_macro_f1"], [round(v, 4) for v in actors["balanced_macro_f1_ci95"]]
+        else:
+            score, ci95 = metrics[metric], score_interval(predictor, task, metric, data.rows, predictions)
         results.append(
             {
                 "set": name,
                 "file": path,
                 "task": task,
                 "metric": metric,
-                "score": metrics[metric],
+                "score": score,
                 "score_ci95": ci95,
+                "ece": metrics["calibration"]["ece"],
+                "actors": actors,
                 "macro_f1": metrics["macro_f1"],
                 "accuracy": metrics["accuracy"],
                 "n": metrics["n"],
                 "published": published,
                 "pairs_per_second": metrics["n"] / seconds,
-                "per_target": {t: v["macro_f1"] for t, v in metrics["per_target"].items()} if "fakes" in path else {},
-                "per_target_n": {t: v["n"] for t, v in metrics["per_target"].items()} if "fakes" in path else {},
             }
         )
         print(
-            f"{name}: {METRIC_NAMES[metric]} {metrics[metric]:.3f} (95% CI {ci95[0]:.3f}-{ci95[1]:.3f}; "
-            f"n={metrics['n']}, {seconds:.1f} s)"
+            f"{name}: {METRIC_NAMES[metric]} {score:.3f} (95% CI {ci95[0]:.3f}-{ci95[1]:.3f}; "
+            f"n={metrics['n']}, ECE {metrics['calibration']['ece']:.3f}, {seconds:.1f} s)"
         )
-        if results[-1]["per_target"]:
-            print("  per actor: " + ", ".join(f"{t} {v:.3f}" for t, v in results[-1]["per_target"].items()))
+        if actors and metric != "actor_balanced":
+            print("  per actor: " + ", ".join(f"{t} {a['macro_f1']:.3f}" for t, a in actors["per_actor"].items()))
     return {
         "model": model_dir,
         "weights_sha256": predictor.project.weights_sha256,
@@ -94,23 +109,73 @@ def score_interval(predictor, task: str, metric: str, rows, predictions) -> list
     return [round(v, 4) for v in bootstrap_f1_interval(gold, pred, len(labels), classes)]
 
 
+def actor_table(report: dict) -> list[str]:
+    """In-domain stance per actor: the balanced test (the headline) beside the random test's natural mix."""
+    by_file = {(r["file"], r["metric"]): r for r in report["results"] if r["task"] == "stance"}
+    balanced = by_file.get(("data/fakes_stance/test_balanced.jsonl", "actor_balanced"))
+    pooled = by_file.get(("data/fakes_stance/test_balanced.jsonl", "macro_f1"))
+    natural = by_file.get(("data/fakes_stance/test.jsonl", "macro_f1"))
+    if balanced is None:
+        return []
+    lines = [
+        "In-domain stance per actor (Syrian-war news; macro-F1 with its 95 % bootstrap interval; recall per class "
+        "with the number of gold items):",
+        "",
+        "| actor | balanced test: macro-F1 | recall against | recall neutral | recall favor | n | random test: "
+        "macro-F1 | n |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    natural_actors = (natural or {}).get("actors") or {"per_actor": {}}
+    for actor, a in balanced["actors"]["per_actor"].items():
+        recall = " | ".join(
+            f"{a['recall'][label]:.2f} ({a['support'][label]})" if label in a["recall"] else "-" for label in LABELS
+        )
+        other = natural_actors["per_actor"].get(actor)
+        other_cell = (
+            f"{other['macro_f1']:.3f} ({_interval(other['macro_f1_ci95'])}) | {other['n']}" if other else "- | 0"
+        )
+        lines.append(
+            f"| {actor} | {a['macro_f1']:.3f} ({_interval(a['macro_f1_ci95'])}) | {recall} | {a['n']} | {other_cell} |"
+        )
+    block = balanced["actors"]
+    mean_recall = " | ".join(f"{block['balanced_recall'].get(label, 0.0):.2f}" for label in LABELS)
+    other_mean = (
+        f"{natural_actors['balanced_macro_f1']:.3f} ({_interval(natural_actors['balanced_macro_f1_ci95'])}) | "
+        f"{natural['n']}"
+        if natural and natural.get("actors")
+        else "- | -"
+    )
+    lines.append(
+        f"| **actor-balanced mean** | **{block['balanced_macro_f1']:.3f}** ({_interval(balanced['score_ci95'])}) | "
+        f"{mean_recall} | {balanced['n']} | {other_mean} |"
+    )
+    if pooled is not None:
+        natural_cell = (
+            f"{natural['score']:.3f} ({_interval(natural['score_ci95'])}) | {natural['n']}" if natural else ""
+        )
+        lines.append(
+            f"| pooled over all pairs | {pooled['score']:.3f} ({_interval(pooled['score_ci95'])}) | | | | "
+            f"{pooled['n']} | {natural_cell} |"
+        )
+    return [*lines, ""]
+
+
 def table(report: dict, command: str) -> str:
     lines = [
         START,
-        f"Measured {report['date'][:10]} with `{command}` (model weights `{report['weights_sha256'][:12]}`):",
+        f"Measured {report['date'][:10]} with `{command}` (model weights `{report['weights_sha256'][:12]}`).",
         "",
-        "| test set | task | metric | ours | 95% CI (test items resampled) | accuracy | n | published |",
-        "|---|---|---|---|---|---|---|---|",
+        *actor_table(report),
+        "Every test set (ECE: expected calibration error of the predicted label's probability, 15 bins):",
+        "",
+        "| test set | task | metric | ours | 95% CI (test items resampled) | accuracy | ECE | n | published |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         lines.append(
             f"| {r['set']} | {r['task']} | {METRIC_NAMES[r['metric']]} | **{r['score']:.3f}** "
-            f"| {_interval(r.get('score_ci95'))} | {r['accuracy']:.3f} | {r['n']} | {r['published']} |"
+            f"| {_interval(r.get('score_ci95'))} | {r['accuracy']:.3f} | {r['ece']:.3f} | {r['n']} | {r['published']} |"
         )
-    for r in report["results"]:
-        if r["per_target"]:
-            per = ", ".join(f"{t} {v:.3f} (n={r['per_target_n'][t]})" for t, v in r["per_target"].items())
-            lines.append(f"\n{r['set']}, {r['task']} macro-F1 per actor: {per}.")
     lines.append(END)
     return "\n".join(lines)
 

@@ -3,7 +3,8 @@
     config.json, tokenizer files   the encoder's, as ``save_pretrained`` writes them
     model.safetensors              encoder weights (Hugging Face names) and ``heads.<task>.*``
     stance_model.json              tasks, labels, input format, pooling, base model, data fingerprints,
-                                   training configuration, evaluation metrics
+                                   training configuration, evaluation metrics, calibration (temperature and
+                                   prior correction per task, applied at prediction time)
     README.md                      the model card
 
 Loading reads safetensors only, never runs remote code and never unpickles.
@@ -24,6 +25,7 @@ from typing import Any
 
 from safetensors.torch import load_file, save
 
+from model.calibration import Calibration
 from model.formatting import InputFormat
 from model.network import StanceNetwork
 from model.types import TaskSpec
@@ -53,6 +55,7 @@ class ModelProject:
     created: str = ""
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
+    calibration: dict[str, Calibration] = field(default_factory=dict)
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:
@@ -72,6 +75,7 @@ class ModelProject:
             "metrics": self.metrics,
             "created": self.created,
             "weights_sha256": self.weights_sha256,
+            "calibration": {name: c.to_dict() for name, c in self.calibration.items()},
         }
 
     @classmethod
@@ -89,8 +93,11 @@ class ModelProject:
                 created=data.get("created", ""),
                 weights_sha256=data.get("weights_sha256", ""),
                 format_version=int(data.get("format_version", FORMAT_VERSION)),
+                calibration={
+                    str(name): Calibration.from_dict(c) for name, c in dict(data.get("calibration") or {}).items()
+                },
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelDirError(f"{where}: malformed project file ({exc!r})") from exc
         if not tasks:
             raise ModelDirError(f"{where}: no tasks")
@@ -99,6 +106,15 @@ class ModelProject:
                 raise ModelDirError(f"{where}: task {task.name!r} needs two or more distinct labels, has {task.labels}")
             if task.input not in ("pair", "sentence"):
                 raise ModelDirError(f"{where}: task {task.name!r} has unknown input kind {task.input!r}")
+        names = {t.name: t for t in tasks}
+        for name, calibration in project.calibration.items():
+            if name not in names:
+                raise ModelDirError(f"{where}: calibration for unknown task {name!r}; tasks are {sorted(names)}")
+            if calibration.bias and len(calibration.bias) != len(names[name].labels):
+                raise ModelDirError(
+                    f"{where}: calibration of {name!r} has {len(calibration.bias)} biases for "
+                    f"{len(names[name].labels)} labels {list(names[name].labels)}"
+                )
         if project.format_version > FORMAT_VERSION:
             raise ModelDirError(f"{where}: format_version {project.format_version} is newer than this code supports")
         return project
@@ -218,7 +234,7 @@ def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
-    kwargs = {"add_pooling_layer": add_pooling_layer} if _is_bert_like(config) else {}
+    kwargs: dict[str, Any] = {"add_pooling_layer": add_pooling_layer} if _is_bert_like(config) else {}
     return AutoModel.from_pretrained(name_or_path, trust_remote_code=False, use_safetensors=None, **kwargs)
 
 

@@ -98,8 +98,19 @@ class StancePredictor:
             out.append((labels, enc.truncated))
         return out
 
-    def _run(self, encoded: list[EncodedInput], kind: InputKind, batch_size: int) -> dict[str, torch.Tensor]:
-        """Probabilities per task for encoded inputs: sorted by length, padded per batch, order restored."""
+    def logits(self, pairs: Sequence[Pair], task: str, batch_size: int = 32) -> torch.Tensor:
+        """The task's raw logits (before calibration) for each pair (each pair's sentence for a sentence task), in
+        order: what `training.calibrate` fits the calibration on."""
+        check_pairs(pairs)
+        spec = self.project.task(task)
+        items = list(pairs) if spec.input == "pair" else [Pair(p.text) for p in pairs]
+        return self._run(self.encoder.encode(items, spec.input), spec.input, batch_size, raw=True)[task]
+
+    def _run(
+        self, encoded: list[EncodedInput], kind: InputKind, batch_size: int, raw: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """Calibrated probabilities (``raw``: uncalibrated logits) per task for encoded inputs: sorted by length,
+        padded per batch, order restored."""
         tasks = [t for t in self.project.tasks if t.input == kind]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids), reverse=True)
         out = {t.name: torch.empty(len(encoded), len(t.labels)) for t in tasks}
@@ -109,7 +120,11 @@ class StancePredictor:
                 batch = self._pad([encoded[i] for i in chunk])
                 logits = self.network(**batch)
                 for task in tasks:
-                    out[task.name][chunk] = torch.softmax(logits[logits_key(task.name)].float(), dim=-1).cpu()
+                    values = logits[logits_key(task.name)].float()
+                    calibration = self.project.calibration.get(task.name)
+                    if not raw and calibration is not None:
+                        values = calibration.apply(values)
+                    out[task.name][chunk] = (values if raw else torch.softmax(values, dim=-1)).cpu()
         return out
 
     def _pad(self, items: list[EncodedInput]) -> dict[str, torch.Tensor]:

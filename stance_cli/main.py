@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
@@ -27,12 +28,58 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model
 
-    metrics = evaluate_model(args.model, args.data, args.output, batch_size=args.batch_size)
+    actors = None
+    if args.actors:
+        from model.actors import ActorRegistry
+
+        actors = ActorRegistry.from_file(args.actors).names
+    metrics = evaluate_model(args.model, args.data, args.output, batch_size=args.batch_size, actors=actors)
     for task, report in metrics.items():
         extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
-        print(f"{task}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}{extra} (n={report['n']})")
+        ece = f", ECE {report['calibration']['ece']:.3f}" if "calibration" in report else ""
+        print(
+            f"{task}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}{extra}{ece} "
+            f"(n={report['n']})"
+        )
+        block = report.get("actors")
+        if block:
+            low, high = block["balanced_macro_f1_ci95"]
+            print(f"  actor-balanced macro-F1 {block['balanced_macro_f1']:.3f} (95% CI {low:.3f}-{high:.3f})")
+            for actor, a in block["per_actor"].items():
+                recall = ", ".join(f"{label} {v:.2f}" for label, v in a["recall"].items())
+                lo, hi = a["macro_f1_ci95"]
+                print(f"  {actor}: macro-F1 {a['macro_f1']:.3f} ({lo:.3f}-{hi:.3f}), recall {recall} (n={a['n']})")
     if args.output:
         print(f"metrics, report and charts written to {args.output}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from model.predictor import StancePredictor
+    from training.calibrate import fit_calibration, write_calibration
+    from training.data import load_evaluation_data
+
+    predictor = StancePredictor.from_dir(args.model)
+    rows = load_evaluation_data(args.data, predictor.tasks).rows
+    if not rows:
+        raise ValueError(f"{', '.join(args.data)}: no rows labelled for the model's tasks")
+    calibration = fit_calibration(predictor, rows, bias=args.prior_correction, files=args.data)
+    write_calibration(args.model, calibration)
+    for task, c in calibration.items():
+        fitted = c.fitted
+        bias = f", prior correction {list(c.bias)}" if c.bias else ""
+        print(
+            f"{task}: temperature {c.temperature:.3f}{bias}; ECE on these rows {fitted['ece_before']:.3f} -> "
+            f"{fitted['ece_after']:.3f} (n={fitted['rows']})"
+        )
+        if "prior_correction" in fitted:
+            pc = fitted["prior_correction"]
+            print(
+                f"  prior correction {'kept' if pc['kept'] else 'not kept'}: balanced macro-F1 "
+                f"{pc['balanced_macro_f1_without']:.3f} without, {pc['balanced_macro_f1_cross_validated']:.3f} "
+                "with (two-fold cross-validated)"
+            )
+    print(f"calibration written to {Path(args.model) / 'stance_model.json'}; fit it on dev data, never on test")
     return 0
 
 
@@ -139,19 +186,24 @@ def _suggest(args: argparse.Namespace) -> int:
 
     registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
     analyzer = None
-    if not args.random:
+    if not (args.random or args.per_actor):
         from model.pipeline import DocumentAnalyzer
         from model.predictor import StancePredictor
 
         analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), registry)
     summary = suggest(
         args.input, args.n, args.output, analyzer, registry, exclude=args.exclude, random_mode=args.random,
-        per_document=args.per_document, seed=args.seed, output_format=args.format,
+        per_document=args.per_document, per_actor=args.per_actor, seed=args.seed, output_format=args.format,
     )  # fmt: skip
     print(json.dumps(summary, indent=2))
-    how = f"--random takes whole articles until at least {args.n}" if args.random else f"at most {args.n}"
+    if args.per_actor:
+        how = f"--per-actor: {args.n} pairs per actor, at most {args.per_document} from one document"
+    elif args.random:
+        how = f"--random takes whole articles until at least {args.n} pairs"
+    else:
+        how = f"at most {args.n} pairs"
     print(
-        f"{summary['chosen']} pairs from {summary['documents']} documents written to {args.output} ({how} pairs)",
+        f"{summary['chosen']} pairs from {summary['documents']} documents written to {args.output} ({how})",
         file=sys.stderr,
     )
     return 0
@@ -213,7 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", nargs="+", required=True, help="labelled JSONL/CSV/Parquet file(s)")
     evaluate.add_argument("--output", help="folder for metrics.json, report.md, confusion PNGs and predictions")
     evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument(
+        "--actors", help="actor registry YAML: whose per-actor scores and balanced mean to report (default: the "
+        "default actors)",
+    )  # fmt: skip
     evaluate.set_defaults(run=_evaluate)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit temperature scaling (and the stance prior correction) on labelled dev files; stored in the model",
+        description="Fits each task's temperature on the files' gold labels and, for stance, a per-label prior "
+        "correction that raises the target-balanced macro-F1 (kept with 'auto' only if it wins under two-fold "
+        "cross-validation). Both are written into the model directory's stance_model.json and applied to every "
+        "prediction. Use dev data: calibrating on a test set makes its scores optimistic.",
+    )
+    calibrate.add_argument("--model", required=True, help="model directory (its stance_model.json is rewritten)")
+    calibrate.add_argument("--data", nargs="+", required=True, help="labelled dev JSONL/CSV/Parquet file(s)")
+    calibrate.add_argument("--prior-correction", choices=("off", "auto", "on"), default="auto")
+    calibrate.set_defaults(run=_calibrate)
 
     soft = sub.add_parser(
         "soft-labels",
@@ -310,7 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument(
         "--random", action="store_true", help="a random sample of whole documents until at least N pairs (no model)"
     )
-    suggest.add_argument("--per-document", type=int, default=3, help="most suggestions from one document")
+    suggest.add_argument(
+        "--per-actor",
+        action="store_true",
+        help="an actor-balanced random sample for evaluation: N pairs per actor, drawn at random within each actor, "
+        "at most --per-document per document (no model); keep its documents out of training",
+    )
+    suggest.add_argument(
+        "--per-document", type=_at_least(1), default=3, help="most suggestions from one document (per actor with "
+        "--per-actor)",
+    )  # fmt: skip
     suggest.add_argument("--actors", help="actor registry YAML")
     suggest.add_argument("--seed", type=int, default=13)
     suggest.set_defaults(run=_suggest)

@@ -135,6 +135,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
     scores = _scores(project.metrics, project.tasks)
     if scores:
         lines += ["", "## Scores", "", *scores]
+    if project.calibration:
+        lines += ["", "## Calibration", "", *_calibration(project)]
     cfg = project.training_config
     lines += [
         "",
@@ -150,6 +152,22 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "",
     ]
     Path(directory, "README.md").write_text("\n".join(lines))
+
+
+def _calibration(project: ModelProject) -> list[str]:
+    """What every prediction applies on top of the network's logits, and what it was fitted on."""
+    lines = []
+    for task, c in project.calibration.items():
+        fitted = c.fitted
+        files = ", ".join(f"`{Path(f).name}`" for f in fitted.get("files", [])) or "dev data"
+        bias = f", prior correction {list(c.bias)} added to the logits first" if c.bias else ", no prior correction"
+        ece = (
+            f"; ECE on those rows {fitted['ece_before']:.3f} before, {fitted['ece_after']:.3f} after"
+            if "ece_before" in fitted
+            else ""
+        )
+        lines.append(f"- {task}: temperature {c.temperature:.3f}{bias}; fitted on {files}{ece}.")
+    return lines
 
 
 def _layer_decay(decay) -> str:

@@ -43,7 +43,9 @@ def _f(default: Any, help: str, **kw: Any) -> Any:
 class TrainConfig:
     """Everything `stance train` needs; every field can be set in the config file or as ``--field-name``."""
 
-    train_files: list = _f([], "labelled training files (JSONL/CSV/Parquet); an entry may be {path, max_rows}")
+    train_files: list = _f(
+        [], "labelled training files (JSONL/CSV/Parquet); an entry may be {path, max_rows, repeat, target_repeat}"
+    )
     dev_files: list = _f([], "labelled dev files for early stopping; empty: a stratified split of the training data")
     output_dir: str = _f("models/custom", "where the model directory is written (atomically, when training ends)")
     base_model: str = _f("default", "base encoder: 'default' (embedded all-MiniLM-L6-v2), a local directory or hub id")
@@ -98,6 +100,16 @@ class TrainConfig:
         "divergence); the rest comes from the gold label (0: off)",
     )
     distill_temperature: float = _f(1.0, "softmax temperature for distillation (teacher and student alike)")
+    calibration_files: list = _f(
+        [],
+        "labelled dev files to fit each task's temperature, and the stance prior correction, on after training "
+        "(stored in the model directory, applied at prediction; `stance calibrate`); empty: no calibration",
+    )
+    prior_correction: str = _f(
+        "auto",
+        "stance prior correction fitted with the calibration: off | auto (kept only if it wins under "
+        "cross-validation on the calibration files) | on",
+    )
     early_stopping_patience: int = _f(2, "stop after this many evaluations without dev improvement (0: off)")
     select_on: str = _f("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
     evals_per_epoch: int = _f(1, "dev evaluations (and checkpoints) per epoch")
@@ -178,6 +190,8 @@ class TrainConfig:
             raise ConfigError("train_files: at least one training file is required")
         if self.pooling not in POOLINGS:
             raise ConfigError(f"pooling: must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
+        if self.prior_correction not in ("off", "auto", "on"):
+            raise ConfigError(f"prior_correction: must be off, auto or on, not {self.prior_correction!r}")
         if self.class_weighting not in ("none", "balanced"):
             raise ConfigError(f"class_weighting: must be none or balanced, not {self.class_weighting!r}")
         if str(self.bf16).lower() not in ("auto", "true", "false"):
@@ -247,11 +261,12 @@ _EXPECTED = {
     "dict": "a mapping",
 }
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
-# What a list setting holds: data files (a path or {path, max_rows, repeat}), paths, names or numbers.
+# What a list setting holds: data files (a path or {path, max_rows, repeat, target_repeat}), paths, names or numbers.
 _LIST_ITEMS = {
     "train_files": "file",
     "dev_files": "file",
     "soft_labels": "str",
+    "calibration_files": "str",
     "only_tasks": "str",
     "ema_decays": "float",
     "soup_seeds": "int",
@@ -382,8 +397,14 @@ def coerce_setting(name: str, value: Any) -> Any:
 _PLURAL = {"str": "strings", "float": "numbers", "int": "integers"}
 
 
-def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+def load_config_file(path: str | os.PathLike, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Settings of a YAML/JSON config file, checked and with data paths made relative to the file's folder.
+
+    ``base: other.yaml`` (relative to the file) starts from that file's settings, so a variant recipe holds only
+    what differs from it; lists are replaced as a whole, not merged."""
     path = Path(path)
+    if path.resolve() in _chain:
+        raise ConfigError(f"{path}: 'base' files include each other: {' -> '.join(str(p) for p in _chain)}")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -396,6 +417,13 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
+    inherited: dict[str, Any] = {}
+    if "base" in data:
+        base_file = data.pop("base")
+        if not isinstance(base_file, str) or not base_file:
+            raise ConfigError(f"{path}: base: expected the path of another config file, got {base_file!r}")
+        base_path = base_file if os.path.isabs(base_file) else path.parent / base_file
+        inherited = load_config_file(base_path, (*_chain, path.resolve()))
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -406,10 +434,11 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     base = path.parent
-    for key in ("train_files", "dev_files", "soft_labels"):
+    for key in ("train_files", "dev_files", "soft_labels", "calibration_files"):
         # Relative data paths in a config file are relative to the file's folder.
-        data[key] = [_rebase(entry, base) for entry in data.get(key) or []]
-    return data
+        if key in data:
+            data[key] = [_rebase(entry, base) for entry in data[key] or []]
+    return {**inherited, **data}
 
 
 def _rebase(entry: Any, base: Path) -> Any:

@@ -91,14 +91,23 @@ class LoadedData:
         return {task: dict(sorted(c.items())) for task, c in counts.items()}
 
 
+SPEC_KEYS = {"path", "max_rows", "repeat", "target_repeat"}
+
+
 @dataclass(frozen=True)
 class FileSpec:
     """A data file and, optionally, how many of its rows to use (a deterministic sample) and how many times to
-    repeat them in training (to give a small in-domain set weight next to a large public one)."""
+    repeat them in training (to give a small in-domain set weight next to a large public one). ``target_repeat``
+    repeats the rows of some targets a different number of times (oversampling actors with few labels)."""
 
     path: str
     max_rows: int | None = None
     repeat: int = 1
+    target_repeat: dict[str, int] = field(default_factory=dict)
+
+    def repeats(self, target: str | None) -> int:
+        """How many times a row of this file about ``target`` is used in one epoch."""
+        return self.target_repeat.get(target or "", self.repeat)
 
     @classmethod
     def parse(cls, value: str | dict | FileSpec) -> FileSpec:
@@ -106,12 +115,22 @@ class FileSpec:
             return value
         if isinstance(value, str):
             return cls(path=value)
-        if isinstance(value, dict) and "path" in value and set(value) <= {"path", "max_rows", "repeat"}:
+        if isinstance(value, dict) and "path" in value and set(value) <= SPEC_KEYS:
             repeat = int(value.get("repeat", 1))
             if repeat < 1:
                 raise ValueError(f"{value['path']}: repeat must be at least 1")
-            return cls(path=str(value["path"]), max_rows=value.get("max_rows"), repeat=repeat)
-        raise ValueError(f"a data file is a path or {{path, max_rows, repeat}}, not {value!r}")
+            by_target = value.get("target_repeat") or {}
+            if not isinstance(by_target, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                for k, v in by_target.items()
+            ):
+                raise ValueError(
+                    f"{value['path']}: target_repeat must map target names to whole numbers of at least 1, "
+                    f"not {by_target!r}"
+                )
+            return cls(path=str(value["path"]), max_rows=value.get("max_rows"), repeat=repeat,
+                       target_repeat=dict(by_target))  # fmt: skip
+        raise ValueError(f"a data file is a path or {{path, max_rows, repeat, target_repeat}}, not {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -318,7 +337,10 @@ def load_split(
                     )
                 seen.setdefault(task, (label, row))
         data.rows.extend(rows)
-        data.files.append({**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows, "repeat": spec.repeat})
+        entry = {**fingerprint(path), "rows": len(rows), "max_rows": spec.max_rows, "repeat": spec.repeat}
+        if spec.target_repeat:
+            entry["target_repeat"] = dict(spec.target_repeat)
+        data.files.append(entry)
     return data
 
 

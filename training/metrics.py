@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 
-def confusion(gold: Sequence[int], pred: Sequence[int], n: int) -> np.ndarray:
+def confusion(gold: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     """Rows are gold labels, columns predictions."""
     matrix = np.zeros((n, n), dtype=np.int64)
     np.add.at(matrix, (np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
@@ -72,7 +72,7 @@ def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequ
     return report
 
 
-def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
+def macro_f1(gold: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray, n: int) -> float:
     """Macro-F1 over the labels present in ``gold`` or ``pred`` (of ``n`` labels); the dev selection metric."""
     return macro_f1_of(confusion(gold, pred, n))
 
@@ -120,3 +120,40 @@ def selection_score(f1_by_task: dict[str, float], select_on: str) -> float:
     if select_on == "mean":
         return float(np.mean(list(f1_by_task.values()))) if f1_by_task else 0.0
     return f1_by_task.get(select_on, 0.0)
+
+
+def calibration_bins(confidence: Sequence[float], correct: Sequence[bool], bins: int = 15) -> list[dict[str, float]]:
+    """Equal-width confidence bins over (0, 1]: each bin's item count, mean confidence and accuracy."""
+    conf = np.asarray(confidence, dtype=float)
+    hit = np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = index == b
+        count = int(mask.sum())
+        out.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "n": count,
+                "confidence": float(conf[mask].mean()) if count else 0.0,
+                "accuracy": float(hit[mask].mean()) if count else 0.0,
+            }
+        )
+    return out
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 15) -> float:
+    """ECE: the item-weighted mean gap between confidence (the chosen label's probability) and accuracy over
+    equal-width confidence bins (15 by default, as in Guo et al. 2017).
+
+    >>> round(expected_calibration_error([0.9, 0.9, 0.6, 0.6], [True, False, True, True]), 3)
+    0.4
+    """
+    total = len(confidence)
+    if total == 0:
+        raise ValueError("expected_calibration_error: no items")
+    return float(
+        sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in calibration_bins(confidence, correct, bins)) / total
+    )

@@ -4,7 +4,10 @@ Active selection combines the model's uncertainty (entropy of the stance probabi
 per actor and per source (outlet), at most ``per_document`` pairs from one document, and no two suggestions with the
 same normalised sentence. ``random`` mode samples whole documents in a seeded random order until at least ``n``
 pairs are reached (the last article is taken whole, so usually a few more), so an evaluation split never shares an
-article with another split; it needs no model.
+article with another split; it needs no model. ``per_actor`` mode builds an actor-balanced evaluation sample: for
+each actor, the documents that mention it in one seeded random order, at most ``per_document`` of its pairs from
+each (chosen at random), until the actor has ``n`` pairs; it needs no model either. The documents it draws from
+must then be kept out of training (pass the sample to ``--exclude`` and drop them from training files).
 Pairs already labelled (same text and target) in ``exclude`` files, and documents listed there, are skipped.
 """
 
@@ -167,6 +170,30 @@ def select_random(pool: list[Candidate], n: int, seed: int) -> list[Candidate]:
     return chosen
 
 
+def select_per_actor(pool: list[Candidate], n: int, per_document: int, seed: int) -> list[Candidate]:
+    """``n`` pairs per actor (fewer when an actor has fewer), drawn at random within the actor: documents in one
+    seeded random order shared by all actors (so one drawn document often serves several actors and fewer articles
+    leave training), at most ``per_document`` pairs of the actor from each, picked at random."""
+
+    def key(name: str) -> str:
+        return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+    by_actor_doc: dict[str, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+    for c in pool:
+        by_actor_doc[c.actor][c.doc_id].append(c)
+    chosen: list[Candidate] = []
+    for actor in sorted(by_actor_doc):
+        docs = by_actor_doc[actor]
+        taken = 0
+        for doc in sorted(docs, key=key):
+            if taken >= n:
+                break
+            picks = sorted(docs[doc], key=lambda c: key(c.item_id))[: min(per_document, n - taken)]
+            chosen.extend(picks)
+            taken += len(picks)
+    return chosen
+
+
 def select_active(pool: list[Candidate], n: int, per_document: int, seed: int) -> list[Candidate]:
     """Most uncertain first, under per-actor and per-source quotas, per-document caps and sentence de-duplication."""
     rng = random.Random(seed)
@@ -206,15 +233,21 @@ def suggest(
     exclude: Sequence[str] = (),
     random_mode: bool = False,
     per_document: int = 3,
+    per_actor: bool = False,
     seed: int = 13,
     output_format: str | None = None,
 ) -> dict[str, Any]:
     """Write suggestions to ``output`` (CSV/JSONL for labelling, or Label Studio tasks); returns counts.
 
     Active mode writes ``n`` pairs (fewer when the corpus has fewer); random mode whole documents until at least
-    ``n``. Raises ValueError, before writing anything, for ``n`` < 1 or when no pair is found."""
+    ``n``; per-actor mode ``n`` pairs per actor. Raises ValueError, before writing anything, for ``n`` < 1, for
+    both random modes at once, or when no pair is found."""
     if n < 1:
         raise ValueError(f"--n must be at least 1, got {n}")
+    if random_mode and per_actor:
+        raise ValueError("--random and --per-actor are two sampling modes; choose one")
+    if per_document < 1:
+        raise ValueError(f"--per-document must be at least 1, got {per_document}")
     path = Path(output)
     kind = output_format or ("labelstudio" if path.suffix == ".json" else path.suffix.lstrip("."))
     if kind not in ("labelstudio", "jsonl", "csv"):
@@ -223,7 +256,8 @@ def suggest(
     documents = (d for d in iter_documents(corpus) if isinstance(d, Document) and d.id not in done_docs)
     pool: list[Candidate] = []
     seen: set[str] = set()
-    for c in candidates(documents, registry, None if random_mode else analyzer):
+    unscored = random_mode or per_actor
+    for c in candidates(documents, registry, None if unscored else analyzer):
         # Corpora repeat articles (FA-KES has three duplicated ids): one item per (document, sentence, actor).
         if (c.text, c.actor) not in done_pairs and c.item_id not in seen:
             seen.add(c.item_id)
@@ -234,8 +268,13 @@ def suggest(
             + (", or every pair and document is already in the --exclude files" if exclude else "")
             + f"; nothing written to {output}"
         )
-    chosen = select_random(pool, n, seed) if random_mode else select_active(pool, n, per_document, seed)
-    rows = [c.to_row(with_guess=not random_mode) for c in chosen]
+    if per_actor:
+        chosen = select_per_actor(pool, n, per_document, seed)
+    elif random_mode:
+        chosen = select_random(pool, n, seed)
+    else:
+        chosen = select_active(pool, n, per_document, seed)
+    rows = [c.to_row(with_guess=not unscored) for c in chosen]
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "labelstudio":
         from training.labelstudio import write_labelstudio

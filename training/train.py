@@ -32,9 +32,17 @@ from model.network import IGNORE_INDEX, label_key, soft_key
 from model.predictor import StancePredictor
 from model.types import InputKind, TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
+from training.calibrate import fit_calibration
 from training.card import write_model_card
 from training.config import ConfigError, TrainConfig
-from training.data import DataValidationError, LabelledRow, LoadedData, load_training_data
+from training.data import (
+    DataValidationError,
+    FileSpec,
+    LabelledRow,
+    LoadedData,
+    load_evaluation_data,
+    load_training_data,
+)
 from training.data import fingerprint as data_fingerprint
 from training.distill import load_soft_labels
 from training.embedding_grad import reused_embedding_gradient
@@ -537,8 +545,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     encoder = InputEncoder(tokenizer, fmt)
 
     soft = load_soft_labels(config.soft_labels, tasks) if config.soft_labels else None
-    repeats = {f["path"]: f.get("repeat", 1) for f in train_data.files}
-    train_examples = build_examples([r for r in train_rows for _ in range(repeats.get(r.file, 1))], tasks, soft)
+    specs = {
+        f["path"]: FileSpec(f["path"], repeat=f.get("repeat", 1), target_repeat=f.get("target_repeat", {}))
+        for f in train_data.files
+    }
+    repeated = [r for r in train_rows for _ in range(specs[r.file].repeats(r.pair.target) if r.file in specs else 1)]
+    train_examples = build_examples(repeated, tasks, soft)
     if soft is not None:
         taught = sum(1 for e in train_examples if e.soft)
         log.info("soft labels for %d of %d training examples (distill weight %s, temperature %s)", taught,
@@ -660,6 +672,13 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     predictor = StancePredictor(network, tokenizer, project, device=str(args.device))
+    if config.calibration_files:
+        calibration_rows = load_evaluation_data(config.calibration_files, tasks).rows
+        project.calibration = fit_calibration(
+            predictor, calibration_rows, bias=config.prior_correction, files=config.calibration_files,
+            batch_size=config.eval_batch_size,
+        )  # fmt: skip
+        log.info("calibration: %s", {k: v.to_dict() for k, v in project.calibration.items()})
     dev_metrics = evaluate_rows(predictor, dev_rows, batch_size=config.eval_batch_size)[0] if dev_rows else {}
     project.metrics = {
         "dev": dev_metrics,

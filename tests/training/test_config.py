@@ -115,3 +115,25 @@ def test_a_wrong_type_stops_the_cli_before_anything_is_written(tmp_path, capsys)
     assert main(["train", "--config", str(config_file), "--output-dir", str(out)]) == 2
     assert "epochs: expected a number, got 'three'" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_a_variant_recipe_holds_only_what_differs_from_its_base(tmp_path):
+    (tmp_path / "base.yaml").write_text("train_files: [data/a.jsonl]\nepochs: 2\nlearning_rate: 3.0e-5\n")
+    variants = tmp_path / "variants"
+    variants.mkdir()
+    (variants / "v.yaml").write_text("base: ../base.yaml\nepochs: 5\ndev_files: [d.jsonl]\n")
+    config = build_config(str(variants / "v.yaml"))
+    assert config.epochs == 5.0 and config.learning_rate == 3e-5
+    # Each file's paths stay relative to the file that names them.
+    assert config.train_files == [str(tmp_path / "data" / "a.jsonl")]
+    assert config.dev_files == [str(variants / "d.jsonl")]
+
+
+def test_a_base_that_includes_itself_or_is_not_a_path_is_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="include each other"):
+        build_config(str(tmp_path / "a.yaml"))
+    (tmp_path / "c.yaml").write_text("base: [a.yaml]\n")
+    with pytest.raises(ConfigError, match="base: expected the path"):
+        build_config(str(tmp_path / "c.yaml"))

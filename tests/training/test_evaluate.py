@@ -87,3 +87,57 @@ def test_evaluate_output_that_is_a_file_is_a_clear_error(tiny_model, tmp_path, c
     assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(existing)]) == 2
     err = capsys.readouterr().err
     assert f"stance evaluate: error: {existing}: File exists" in err and "Traceback" not in err
+
+
+def test_evaluate_reports_each_actor_with_an_interval_recall_and_the_balanced_mean(tiny_model, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "eval.jsonl", [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(24))])
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(out)]) == 0
+    stance = json.loads((out / "metrics.json").read_text())["stance"]
+    block = stance["actors"]
+    assert set(block["per_actor"]) == {"Syria", "Turkey", "United States", "al-Nusra Front"}
+    means = [a["macro_f1"] for a in block["per_actor"].values()]
+    assert block["balanced_macro_f1"] == pytest.approx(sum(means) / 4)
+    low, high = block["balanced_macro_f1_ci95"]
+    assert 0.0 <= low <= high <= 1.0
+    turkey = block["per_actor"]["Turkey"]
+    assert turkey["n"] == 8 and turkey["support"] == {"against": 4, "neutral": 4, "favor": 0}
+    assert set(turkey["recall"]) == {"against", "neutral"}  # no favor item: no favor recall, not a 0
+    calibration = stance["calibration"]
+    assert len(calibration["bins"]) == 15 and sum(b["n"] for b in calibration["bins"]) == 24
+    assert 0.0 <= calibration["ece"] <= 1.0
+    assert (out / "reliability_stance.png").stat().st_size > 1000
+    report = (out / "report.md").read_text()
+    assert "Actor-balanced macro-F1" in report and "| Turkey | 8 |" in report and "ECE" in report
+    printed = capsys.readouterr().out
+    assert "actor-balanced macro-F1" in printed and "Turkey: macro-F1" in printed
+
+
+def test_evaluate_takes_the_actors_to_report_from_a_registry(tiny_model, tmp_path):
+    data = write_jsonl(tmp_path / "eval.jsonl", [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(12))])
+    actors = tmp_path / "actors.yaml"
+    actors.write_text("actors:\n  - {name: Turkey, aliases: [Turkey, Ankara]}\n")
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(out),
+                 "--actors", str(actors)]) == 0  # fmt: skip
+    block = json.loads((out / "metrics.json").read_text())["stance"]["actors"]
+    assert block["actors"] == ["Turkey"] and block["balanced_macro_f1"] == block["per_actor"]["Turkey"]["macro_f1"]
+
+
+def test_the_quality_table_leads_with_each_actor_and_the_balanced_mean(tiny_model, tmp_path, monkeypatch):
+    quality = load_benchmark("quality")
+    test = write_jsonl(tmp_path / "balanced.jsonl", [dict(r, id=f"b{i}") for i, r in enumerate(stance_rows(24))])
+    monkeypatch.setattr(quality, "REPO", tmp_path)
+    monkeypatch.setattr(
+        quality,
+        "SUITES",
+        [(name, test.name, "stance", metric, "-") for name, metric in (("B", "actor_balanced"), ("P", "macro_f1"))],
+    )
+    report = quality.run(str(tiny_model))
+    assert [r["metric"] for r in report["results"]] == ["actor_balanced", "macro_f1"]
+    balanced = report["results"][0]
+    assert balanced["score"] == balanced["actors"]["balanced_macro_f1"] and "ece" in balanced
+    for r in report["results"]:
+        r["file"] = "data/fakes_stance/test_balanced.jsonl"
+    text = quality.table(report, "make bench-quality")
+    assert text.index("| Turkey |") < text.index("| **actor-balanced mean** |") < text.index("| test set |")

@@ -362,3 +362,29 @@ def test_suggest_refuses_bad_n_and_corpora_without_pairs_and_reports_bad_exclude
         args = ["--input", str(corpus), "--n", "3", "--output", str(out), "--exclude", str(exclude)]
         assert main(["suggest", "--random", *args]) == 0
     assert f"{exclude}:2: invalid JSON" in caplog.text and f"{exclude}:3: no 'text'" in caplog.text
+
+
+def test_per_actor_suggestions_are_balanced_random_within_each_actor_and_capped_per_document(corpus, tmp_path, capsys):
+    out = tmp_path / "balanced.jsonl"
+    args = ["suggest", "--per-actor", "--input", str(corpus), "--n", "3", "--per-document", "1", "--seed", "4"]
+    assert main([*args, "--output", str(out)]) == 0
+    rows = read(out)
+    by_actor: dict[str, list] = {}
+    for r in rows:
+        by_actor.setdefault(r["target"], []).append(r)
+    assert set(by_actor) == {"Syria", "Turkey", "United States", "al-Nusra Front"}
+    assert all(len(v) == 3 and len({r["doc_id"] for r in v}) == 3 for v in by_actor.values())
+    assert all("model_stance" not in r for r in rows)  # no model is read in this mode
+    assert "3 pairs per actor, at most 1 from one document" in capsys.readouterr().err
+    again = tmp_path / "again.jsonl"
+    assert main([*args, "--output", str(again)]) == 0
+    assert read(again) == rows  # the seed fixes the sample
+    dev = tmp_path / "dev.jsonl"
+    assert main([*args[:-2], "--seed", "5", "--output", str(dev), "--exclude", str(out)]) == 0
+    assert not {r["doc_id"] for r in rows} & {r["doc_id"] for r in read(dev)}
+
+
+def test_per_actor_and_random_are_two_modes(corpus, tmp_path, capsys):
+    out = tmp_path / "x.jsonl"
+    assert main(["suggest", "--per-actor", "--random", "--input", str(corpus), "--n", "3", "--output", str(out)]) == 2
+    assert "choose one" in capsys.readouterr().err and not out.exists()

@@ -605,3 +605,60 @@ def test_frozen_layers_stay_as_they_were_through_training(tiny_base, data, tmp_p
     assert torch.equal(trained[word][: base[word].shape[0]], base[word])  # marker rows were added after
     name = "encoder.layer.1.attention.self.query.weight"
     assert not torch.equal(trained[name], base[name])
+
+
+def test_target_repeat_oversamples_the_rows_of_some_targets(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    rows = [json.loads(line) for line in train_file.read_text().splitlines()]
+    targets = {r["target"] for r in rows}
+    rare = sorted(targets)[0]
+    config = TrainConfig(
+        train_files=[{"path": str(train_file), "repeat": 2, "target_repeat": {rare: 5}}],
+        dev_files=[str(dev_file)],
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "oversampled"),
+        only_tasks=["stance"],
+        max_steps=1,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    training = json.loads((train(config) / PROJECT_FILE).read_text())["metrics"]["training"]
+    n_rare = sum(r["target"] == rare for r in rows)
+    assert training["train_examples"] == 5 * n_rare + 2 * (len(rows) - n_rare)
+
+
+@pytest.mark.parametrize("bad", [{"Syria": 0}, {"Syria": "x"}, ["Syria"], {"Syria": True}])
+def test_target_repeat_must_map_targets_to_whole_numbers(bad):
+    with pytest.raises(ConfigError, match="target_repeat"):
+        TrainConfig(train_files=[{"path": "a.jsonl", "target_repeat": bad}])
+
+
+def test_training_calibrates_on_the_calibration_files_and_predictions_apply_it(tiny_base, data, tmp_path):
+    train_file, dev_file = data
+    config = TrainConfig(
+        train_files=[str(train_file)],
+        dev_files=[str(dev_file)],
+        calibration_files=[str(dev_file)],
+        prior_correction="on",
+        base_model=str(tiny_base),
+        output_dir=str(tmp_path / "calibrated"),
+        max_steps=2,
+        batch_size=8,
+        max_length=48,
+        progress=False,
+        bf16="false",
+    )
+    out = train(config)
+    project = json.loads((out / PROJECT_FILE).read_text())
+    stance = project["calibration"]["stance"]
+    assert stance["temperature"] > 0 and len(stance["bias"]) in (0, 3)
+    assert stance["fitted"]["files"] == [str(dev_file)] and "ece_after" in stance["fitted"]
+    assert project["calibration"]["sentiment"]["bias"] == []  # the prior correction is for stance only
+    predictor = StancePredictor.from_dir(out)
+    pair = Pair("Syria shelled the town.", "Syria", (Span(0, 5),))
+    raw = predictor.logits([pair], "stance")[0]
+    expected = torch.softmax((raw + torch.tensor(stance["bias"] or [0.0, 0.0, 0.0])) / stance["temperature"], -1)
+    got = predictor.predict([pair])[0].tasks["stance"].probabilities
+    assert [got[label] for label in ("against", "neutral", "favor")] == pytest.approx(expected.tolist(), abs=1e-5)
