@@ -5,8 +5,8 @@ data, and store them in the model directory (`model.calibration`), where every p
   searched on a grid of log-temperatures; it never changes a predicted label.
 - Prior correction (``bias="auto"``): per-label offsets added to the logits (the reference label's stays 0) that
   maximise the target-balanced macro-F1 (the mean over targets of each target's macro-F1), so labels the network
-  under-predicts for some actors are chosen more often. It is kept only when it also wins under two-fold
-  cross-validation on the same data (fitted on one half, scored on the other), so it is not just fitted noise.
+  under-predicts for some actors are chosen more often. It is kept only when it also wins, by 0.01 or more, under
+  two-fold cross-validation on the same data (fitted on one half, scored on the other), so it is not fitted noise.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from training.metrics import expected_calibration_error, macro_f1
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 401))
 BIAS_GRID = np.round(np.linspace(-3.0, 3.0, 61), 2)
 MIN_TARGET_ROWS = 10  # targets with fewer dev rows are pooled as one group for the balanced score
+MIN_CV_GAIN = 0.01  # what the cross-validated prior correction must add to the balanced macro-F1 to be kept
 BIAS_MODES = ("off", "auto", "on")
 
 
@@ -115,7 +116,7 @@ def fit_calibration(
                 logits_np, gold_np, groups, [r.digest for r in scored], index[reference_label]
             )
             fitted = fit_bias(logits_np, gold_np, groups, index[reference_label])
-            keep = bias == "on" or with_cv > without
+            keep = bias == "on" or with_cv >= without + MIN_CV_GAIN
             report["prior_correction"] = {
                 "balanced_macro_f1_without": round(without, 4),
                 "balanced_macro_f1_cross_validated": round(with_cv, 4),
