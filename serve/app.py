@@ -291,7 +291,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/model")
     async def model_info(state: State) -> dict[str, Any]:
-        """What the model card holds: id, content hash, base model, tasks and labels, actors, data, metrics."""
+        """What the model card holds: id, content hash, base model, tasks and labels, actors, data, metrics, and the
+        calibration every prediction applies (temperature and stance prior correction per task)."""
         handle = state.ready_handle()
         project = handle.predictor.project
         return {
@@ -306,6 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "default_actors": state.registry.names,
             "training_data": project.training_data,
             "metrics": project.metrics,
+            "calibration": {name: c.to_dict() for name, c in project.calibration.items()},
         }
 
     @app.get("/v1/actors")

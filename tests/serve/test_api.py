@@ -103,6 +103,7 @@ def test_model_actors_metrics_docs_and_demo(client):
     assert info["tasks"][0] == {"name": "stance", "labels": ["against", "neutral", "favor"], "input": "pair"}
     assert len(info["content_hash"]) == 64 and info["default_actors"][0] == "Syria"
     assert info["training_data"] and "dev" in info["metrics"]
+    assert info["calibration"] == {}  # the tiny model is not calibrated; a calibrated one lists each task's
     actors = client.get("/v1/actors").json()["actors"]
     assert "Damascus" in next(a for a in actors if a["name"] == "Syria")["aliases"]
     metrics = client.get("/metrics").text
