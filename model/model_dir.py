@@ -7,7 +7,9 @@
                                    prior correction per task, applied at prediction time)
     README.md                      the model card
 
-Loading reads safetensors only, never runs remote code and never unpickles.
+Loading reads safetensors only, never runs remote code and never unpickles. ``stance_model.json`` lists the hash of
+every other file the model needs (``files_sha256``; the weights as ``weights_sha256``): a missing or changed file,
+a tokenizer file included, is refused with the folder and the file named, before anything is loaded.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from model.types import TaskSpec
 
 PROJECT_FILE = "stance_model.json"
 WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"  # rewritten by `stance calibrate`, so not in the manifest
+# Files that hold a tokenizer's vocabulary: a model directory without a manifest (written before it existed) must
+# have one of them, or its tokenizer would be rebuilt from the config alone and read every word as unknown.
+VOCABULARY_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                    "tokenizer.model")  # fmt: skip
 FORMAT_VERSION = 1
 HEAD_PREFIX = "heads."
 ENCODER_PREFIX = "encoder."
@@ -56,6 +63,7 @@ class ModelProject:
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
     calibration: dict[str, Calibration] = field(default_factory=dict)
+    files_sha256: dict[str, str] = field(default_factory=dict)
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:
@@ -76,6 +84,7 @@ class ModelProject:
             "created": self.created,
             "weights_sha256": self.weights_sha256,
             "calibration": {name: c.to_dict() for name, c in self.calibration.items()},
+            "files_sha256": dict(self.files_sha256),
         }
 
     @classmethod
@@ -96,6 +105,7 @@ class ModelProject:
                 calibration={
                     str(name): Calibration.from_dict(c) for name, c in dict(data.get("calibration") or {}).items()
                 },
+                files_sha256={str(k): str(v) for k, v in dict(data.get("files_sha256") or {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelDirError(f"{where}: malformed project file ({exc!r})") from exc
@@ -115,6 +125,9 @@ class ModelProject:
                     f"{where}: calibration of {name!r} has {len(calibration.bias)} biases for "
                     f"{len(names[name].labels)} labels {list(names[name].labels)}"
                 )
+        for name in project.files_sha256:
+            if Path(name).name != name or name in (PROJECT_FILE, "", ".", ".."):
+                raise ModelDirError(f"{where}: files_sha256 may only name files of the model directory, not {name!r}")
         if project.format_version > FORMAT_VERSION:
             raise ModelDirError(f"{where}: format_version {project.format_version} is newer than this code supports")
         return project
@@ -173,6 +186,11 @@ def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokeniz
     weights = directory / WEIGHTS_FILE
     weights.write_bytes(canonical_safetensors(save(state, metadata={"format": "pt", "producer": "actor-stance"})))
     project.weights_sha256 = file_sha256(weights)
+    project.files_sha256 = {
+        path.name: file_sha256(path)
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.name not in (PROJECT_FILE, WEIGHTS_FILE, CARD_FILE)
+    }
     (directory / PROJECT_FILE).write_text(json.dumps(project.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -190,10 +208,16 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
         raise ModelDirError(f"{weights}: missing")
     if verify and project.weights_sha256 and file_sha256(weights) != project.weights_sha256:
         raise ModelDirError(f"{weights}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
+    check_files(directory, project, verify)
     try:
         config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
     except (OSError, ValueError, KeyError) as exc:
+        if "trust_remote_code" in str(exc) or "custom code" in str(exc):
+            raise ModelDirError(
+                f"{directory}: its config or tokenizer needs code from the model's own files (auto_map), which this "
+                "service never runs; use a model whose architecture ships with transformers"
+            ) from None
         raise ModelDirError(f"{directory}: cannot read config or tokenizer ({exc})") from exc
     try:
         state = load_file(str(weights))
@@ -211,6 +235,25 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
         raise ModelDirError(f"{weights}: weights do not fit the tasks and labels in {PROJECT_FILE}: {exc}") from exc
     network.eval()
     return network, tokenizer, project
+
+
+def check_files(directory: Path, project: ModelProject, verify: bool = True) -> None:
+    """Every file the manifest lists is there (and, with ``verify``, unchanged); a model directory written before the
+    manifest existed must at least hold a tokenizer vocabulary file. Raises `ModelDirError` naming folder and file."""
+    for name, digest in project.files_sha256.items():
+        path = directory / name
+        if not path.is_file():
+            raise ModelDirError(
+                f"{directory}: {name} is missing; {PROJECT_FILE} lists it as part of the model, so the folder is "
+                "incomplete (copy the whole model directory again, or retrain)"
+            )
+        if verify and file_sha256(path) != digest:
+            raise ModelDirError(f"{path}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
+    if not project.files_sha256 and not any((directory / name).is_file() for name in VOCABULARY_FILES):
+        raise ModelDirError(
+            f"{directory}: no tokenizer vocabulary ({', '.join(VOCABULARY_FILES)}); the folder is incomplete (copy "
+            "the whole model directory again, or retrain)"
+        )
 
 
 def _is_bert_like(config) -> bool:

@@ -129,3 +129,58 @@ def test_the_same_weights_give_the_same_file_whatever_order_safetensors_wrote_th
     assert one != other
     assert canonical_safetensors(one) == canonical_safetensors(other) == one
     assert torch.equal(load(canonical_safetensors(other))["b"], torch.ones(3))
+
+
+def test_the_project_file_lists_every_file_the_model_needs(tiny_model):
+    listed = json.loads((tiny_model / PROJECT_FILE).read_text())["files_sha256"]
+    assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= set(listed)
+    assert PROJECT_FILE not in listed and WEIGHTS_FILE not in listed and "README.md" not in listed
+
+
+@pytest.mark.parametrize("missing", [["tokenizer.json"], ["tokenizer.json", "tokenizer_config.json"], ["config.json"]])
+def test_a_missing_file_is_refused_naming_the_folder_and_the_file(model_copy, missing):
+    for name in missing:
+        (model_copy / name).unlink()
+    with pytest.raises(ModelDirError, match=f"{model_copy}: {missing[0]} is missing"):
+        load_model_dir(model_copy)
+
+
+def test_a_changed_tokenizer_is_refused(model_copy):
+    path = model_copy / "tokenizer.json"
+    path.write_text(path.read_text().replace('"[UNK]"', '"[UNKNOWN]"'))
+    with pytest.raises(ModelDirError, match="tokenizer.json: content does not match the hash"):
+        load_model_dir(model_copy)
+
+
+def test_a_model_written_before_the_manifest_needs_a_tokenizer_vocabulary(model_copy):
+    project = json.loads((model_copy / PROJECT_FILE).read_text())
+    del project["files_sha256"]
+    (model_copy / PROJECT_FILE).write_text(json.dumps(project))
+    load_model_dir(model_copy)  # an older model directory that is complete still loads
+    for name in ("tokenizer.json", "vocab.txt"):
+        if (model_copy / name).exists():
+            (model_copy / name).unlink()
+    with pytest.raises(ModelDirError, match="no tokenizer vocabulary"):
+        load_model_dir(model_copy)
+
+
+def test_a_manifest_cannot_point_outside_the_folder(model_copy):
+    project = json.loads((model_copy / PROJECT_FILE).read_text())
+    project["files_sha256"]["../secret"] = "0" * 64
+    (model_copy / PROJECT_FILE).write_text(json.dumps(project))
+    with pytest.raises(ModelDirError, match="only name files of the model directory"):
+        load_model_dir(model_copy)
+
+
+def test_remote_code_is_refused_without_suggesting_to_trust_it(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["model_type"] = "evil"
+    config["auto_map"] = {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}
+    (model_copy / "config.json").write_text(json.dumps(config))
+    project = json.loads((model_copy / PROJECT_FILE).read_text())
+    del project["files_sha256"]["config.json"]
+    (model_copy / PROJECT_FILE).write_text(json.dumps(project))
+    (model_copy / "evil.py").write_text("raise SystemExit('remote code ran')\n")
+    with pytest.raises(ModelDirError) as error:
+        load_model_dir(model_copy)
+    assert "never runs" in str(error.value) and "trust_remote_code=True" not in str(error.value)
