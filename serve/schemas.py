@@ -20,13 +20,40 @@ from model.pipeline import Document, DocumentResult, document_to_dict
 from model.types import Pair, Prediction, Span
 
 
+def _encodable(value: str) -> str:
+    """JSON may carry a lone UTF-16 surrogate (``"\\ud800"``), which is no Unicode text: refused, with its place."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"character {exc.start} is a lone surrogate (U+{ord(value[exc.start]):04X}), not valid Unicode text; "
+            "send the text as valid UTF-8"
+        ) from None
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only whitespace")
+    return _encodable(value)
+
+
+def _encodable_values(value: Any) -> Any:
+    """Every string inside ``value`` (nested lists and mappings included) checked by `_encodable`."""
+    if isinstance(value, str):
+        return _encodable(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _encodable_values(key)
+            _encodable_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            _encodable_values(item)
     return value
 
 
 Text = Annotated[StrictStr, AfterValidator(_not_blank)]
+Name = Annotated[str, AfterValidator(_encodable)]
 Offset = Annotated[int, Field(strict=True, ge=0, description="a Unicode code point index (a Python str index)")]
 
 
@@ -34,19 +61,28 @@ class InlineActor(BaseModel):
     """An actor given with the request, instead of (or on top of) the server's registry."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    aliases: list[str] = Field(default_factory=list, max_length=200)
-    case_sensitive: list[str] = Field(default_factory=list, max_length=200)
-    patterns: list[str] = Field(default_factory=list, max_length=20)
-    exclude: list[str] = Field(default_factory=list, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
+    aliases: list[Name] = Field(default_factory=list, max_length=200)
+    case_sensitive: list[Name] = Field(default_factory=list, max_length=200)
+    patterns: list[Name] = Field(default_factory=list, max_length=20)
+    exclude: list[Name] = Field(default_factory=list, max_length=200)
 
 
 class DocumentIn(BaseModel):
     """A document; fields other than ``id`` and ``text`` (source, date, ...) are returned as given."""
 
     model_config = ConfigDict(extra="allow")
-    id: StrictStr | Annotated[int, Field(strict=True)] | None = None
+    id: Annotated[StrictStr, AfterValidator(_encodable)] | Annotated[int, Field(strict=True)] | None = None
     text: Text
+
+    @model_validator(mode="after")
+    def extra_fields_are_text(self) -> DocumentIn:
+        for key, value in (self.model_extra or {}).items():
+            try:
+                _encodable_values(value)
+            except ValueError as exc:
+                raise ValueError(f"field {key!r}: {exc}") from None
+        return self
 
 
 class AnalyzeRequest(BaseModel):
@@ -68,7 +104,7 @@ class AnalyzeRequest(BaseModel):
     documents: list[DocumentIn] | None = None
     text: Text | None = None
     actors: list[InlineActor] | None = Field(None, description="inline actors; replace the server registry")
-    score_all_actors: StrictBool | list[StrictStr] = Field(
+    score_all_actors: StrictBool | list[Annotated[StrictStr, AfterValidator(_encodable)]] = Field(
         False, description="also score actors not mentioned in a sentence: true for all, or a list of actor names"
     )
 

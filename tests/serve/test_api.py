@@ -285,3 +285,23 @@ def test_a_model_that_fails_to_load_is_logged_at_start(models_root, caplog):  # 
 def test_label_page_is_404_when_labelling_is_off(client):  # 14
     error = error_of(client.get("/label"), 404)
     assert error["code"] == "labelling_disabled"
+
+
+def test_a_lone_surrogate_is_a_422_naming_the_field_not_a_500(client):
+    def post(route, body):
+        # json.dumps writes "\ud800" as the escape a client would send; the body itself is valid UTF-8
+        return client.post(route, content=json.dumps(body), headers={"content-type": "application/json"})
+
+    bad = "Turkey shelled \ud800 the town."
+    error = error_of(post("/v1/analyze", {"text": bad}), 422)
+    assert error["field"] == "text" and "lone surrogate" in error["message"] and "character 15" in error["message"]
+    error = error_of(post("/v1/classify", {"items": [{"text": "Ankara spoke.", "target": "Tur\udfffkey"}]}), 422)
+    assert error["field"] == "items[0].target"
+    error = error_of(post("/v1/analyze", {"documents": [{"text": "Ankara spoke.", "source": ["ok", "\ud83d"]}]}), 422)
+    assert error["field"].startswith("documents[0]") and "'source'" in error["message"]
+    error = error_of(
+        post("/v1/analyze", {"text": "Ankara spoke.", "actors": [{"name": "A", "aliases": ["\ud800"]}]}), 422
+    )
+    assert error["field"] == "actors[0].aliases[0]"
+    # A surrogate pair is an ordinary character (an emoji) and passes.
+    assert post("/v1/analyze", {"text": "Turkey \ud83d\ude00 shelled the town."}).status_code == 200
