@@ -34,6 +34,7 @@ from model.types import InputKind, TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.calibrate import fit_calibration
 from training.card import write_model_card
+from training.checkpoints import MarkComplete, newest_complete
 from training.config import ConfigError, TrainConfig
 from training.data import (
     DataValidationError,
@@ -508,10 +509,21 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     work = checkpoints_dir(config.output_dir)
     fingerprint = {k: config.to_dict()[k] for k in RESUME_FIELDS}
+    start_from: Path | None = None
     if resume:
         saved = work / "train_config.json"
         if not saved.is_file() or not list(work.glob("checkpoint-*")):
             raise ConfigError(f"--resume: no checkpoint in {work} to resume from")
+        start_from, skipped = newest_complete(work)
+        for folder, reason in skipped:
+            log.warning("--resume: skipping %s: %s", folder.name, reason)
+        if start_from is None:
+            raise ConfigError(
+                f"--resume: no complete checkpoint in {work} to resume from ("
+                + "; ".join(f"{f.name}: {r}" for f, r in skipped)
+                + "); start again without --resume"
+            )
+        log.info("--resume: continuing from %s", start_from.name)
         before = json.loads(saved.read_text())
         changed = sorted(k for k in RESUME_FIELDS if before.get(k) != fingerprint[k])
         if changed:
@@ -616,15 +628,17 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         save_only_model=False,
+        # Early stopping's count of evaluations without improvement is saved with each checkpoint and read back on
+        # --resume, so a resumed run stops where the uninterrupted one would have.
+        restore_callback_states_from_checkpoint=True,
     )
-    callbacks = list(callbacks or [])
+    callbacks = [MarkComplete(), *(callbacks or [])]  # first: a checkpoint is marked complete before anything stops
     averages = WeightAverages(config.ema_decays, swa_begin if dev_set is not None else None)
     if averages.enabled and dev_set is not None:
         callbacks.insert(0, averages)  # first, so its state is saved with a checkpoint before anything else runs
         if resume:
-            from transformers.trainer_utils import get_last_checkpoint
-
-            averages.load(Path(get_last_checkpoint(str(work))), network)
+            assert start_from is not None
+            averages.load(start_from, network)
     if dev_set is not None and config.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = _scheduled_trainer(
@@ -651,7 +665,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         args.device,
     )
     with reused_embedding_gradient(network.encoder.get_input_embeddings()):
-        result = trainer.train(resume_from_checkpoint=True if resume else None)
+        result = trainer.train(resume_from_checkpoint=str(start_from) if start_from else None)
     network = trainer.model
     weights_kept = _keep_best_weights(trainer, averages) if averages in callbacks else None
     network.eval()

@@ -662,3 +662,62 @@ def test_training_calibrates_on_the_calibration_files_and_predictions_apply_it(t
     expected = torch.softmax((raw + torch.tensor(stance["bias"] or [0.0, 0.0, 0.0])) / stance["temperature"], -1)
     got = predictor.predict([pair])[0].tasks["stance"].probabilities
     assert [got[label] for label in ("against", "neutral", "favor")] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_resume_skips_a_checkpoint_cut_off_while_saving_and_says_so(tiny_base, data, tmp_path, caplog):
+    config = tiny_config(tiny_base, data, tmp_path / "cut", max_steps=6, evals_per_epoch=3, early_stopping_patience=0)
+
+    class CrashAtSecondCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if len(list(checkpoints_dir(config.output_dir).glob("checkpoint-*"))) >= 2:
+                raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAtSecondCheckpoint()])
+    first, last = sorted(checkpoints_dir(config.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name[11:]))
+    # What kill -9 during the save leaves: a cut-off optimizer.pt, no trainer_state.json, no completion mark.
+    optimizer = last / "optimizer.pt"
+    optimizer.write_bytes(optimizer.read_bytes()[: optimizer.stat().st_size // 2])
+    (last / "trainer_state.json").unlink()
+    (last / "COMPLETE").unlink()
+    record = RecordStart()
+    with caplog.at_level(logging.WARNING, logger="stance.train"):
+        path = train(config, resume=True, callbacks=[record])
+    assert record.start_step == int(first.name.split("-")[1])
+    assert f"skipping {last.name}: not completely written (no trainer_state.json)" in caplog.text
+    assert json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == 6
+
+
+def test_resume_without_a_complete_checkpoint_says_why(tiny_base, data, tmp_path):
+    config = tiny_config(tiny_base, data, tmp_path / "none", max_steps=4, evals_per_epoch=2, early_stopping_patience=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAfterFirstCheckpoint()])
+    (checkpoint,) = checkpoints_dir(config.output_dir).glob("checkpoint-*")
+    (checkpoint / "COMPLETE").unlink()
+    (checkpoint / "optimizer.pt").write_bytes(b"PK\x03\x04 cut")
+    with pytest.raises(ConfigError, match=r"no complete checkpoint .*optimizer\.pt is cut off"):
+        train(config, resume=True)
+
+
+def test_a_resumed_run_stops_early_where_the_uninterrupted_run_stops(tiny_base, data, tmp_path):
+    # No learning (learning rate 0): dev never improves after the first evaluation, so patience 2 stops the run at
+    # its third evaluation. Killed after the second, a resume must remember the one evaluation without improvement.
+    settings = dict(max_steps=12, evals_per_epoch=6, early_stopping_patience=2, learning_rate=0.0, warmup_ratio=0.0)
+    whole = train(tiny_config(tiny_base, data, tmp_path / "whole", **settings))
+    steps = json.loads((whole / PROJECT_FILE).read_text())["metrics"]["training"]["steps"]
+    assert steps < 12  # it did stop early
+
+    config = tiny_config(tiny_base, data, tmp_path / "killed", **settings)
+
+    class CrashAtSecondCheckpoint(TrainerCallback):
+        saves = 0
+
+        def on_save(self, args, state, control, **kwargs):
+            self.saves += 1
+            if self.saves == 2:
+                raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAtSecondCheckpoint()])
+    resumed = train(config, resume=True)
+    assert json.loads((resumed / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == steps

@@ -1,0 +1,65 @@
+"""Which checkpoint a resumed run starts from: the newest *complete* one.
+
+A run killed while the Trainer writes ``checkpoint-N`` leaves a folder with cut-off files (``optimizer.pt`` half
+written, no ``trainer_state.json``). `MarkComplete` writes ``COMPLETE`` into each checkpoint once the Trainer has
+finished saving it (``on_save`` comes after the save); `newest_complete` skips folders without it, saying why, so
+``--resume`` starts from the last checkpoint that was fully written. Checkpoints from before the marker existed are
+judged by their files: every one the Trainer writes is there and ``optimizer.pt`` is a whole zip archive.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+MARKER = "COMPLETE"
+REQUIRED = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+
+
+class MarkComplete(TrainerCallback):
+    """Marks each checkpoint complete once the Trainer has saved it (put first, before callbacks that may stop)."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if args.should_save:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                (folder / MARKER).write_text(f"{state.global_step}\n")
+
+
+def _step(folder: Path) -> int:
+    try:
+        return int(folder.name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def incomplete_reason(folder: Path) -> str | None:
+    """Why ``folder`` cannot be resumed from, or None when it can."""
+    if (folder / MARKER).is_file():
+        return None
+    missing = [name for name in REQUIRED if not (folder / name).is_file()]
+    if not any(folder.glob("model*.safetensors")) and not (folder / "pytorch_model.bin").is_file():
+        missing.append("model weights")
+    if missing:
+        return f"not completely written (no {', '.join(missing)}): the run was probably stopped while saving it"
+    try:
+        with zipfile.ZipFile(folder / "optimizer.pt") as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as exc:
+        return f"optimizer.pt is cut off or unreadable ({exc})"
+    return f"optimizer.pt is damaged ({bad})" if bad else None
+
+
+def newest_complete(work: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint under ``work`` that can be resumed from, and the newer ones skipped with the reason."""
+    skipped = []
+    for folder in sorted(work.glob("checkpoint-*"), key=_step, reverse=True):
+        if not folder.is_dir() or _step(folder) < 0:
+            continue
+        reason = incomplete_reason(folder)
+        if reason is None:
+            return folder, skipped
+        skipped.append((folder, reason))
+    return None, skipped
