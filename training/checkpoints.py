@@ -54,7 +54,7 @@ def incomplete_reason(folder: Path) -> str | None:
 
 def newest_complete(work: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
     """The newest checkpoint under ``work`` that can be resumed from, and the newer ones skipped with the reason."""
-    skipped = []
+    skipped: list[tuple[Path, str]] = []
     for folder in sorted(work.glob("checkpoint-*"), key=_step, reverse=True):
         if not folder.is_dir() or _step(folder) < 0:
             continue
