@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -193,6 +194,16 @@ class Observe:
         return "unmatched"
 
 
+class JSONBytes(Response):
+    """A JSON body serialised in a worker thread (the route's ``response_model`` still documents its shape)."""
+
+    media_type = "application/json"
+
+
+def json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; the model loads in the background after start-up (``/readyz`` says when)."""
     settings = settings or Settings()
@@ -254,7 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
 
     @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)])
-    async def analyze(body: AnalyzeRequest, state: State) -> dict[str, Any]:
+    async def analyze(body: AnalyzeRequest, state: State) -> Response:
         """Sentences, actor mentions, stance per actor and sentence sentiment, per document (as `stance analyze`)."""
         handle = state.ready_handle()
         documents = body.to_documents()
@@ -265,11 +276,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan = await run_in_threadpool(handle.analyzer.plan, documents, body.score_all_actors, registry)
         assert state.batcher is not None
         stance, sentiment = await state.batcher.predict(handle, plan.pairs, plan.sentence_texts)
-        results = await run_in_threadpool(handle.analyzer.assemble, plan, sentiment, stance)
-        return {"model": handle.model_id, "documents": [document_out(r) for r in results]}
+
+        def respond() -> bytes:
+            results = handle.analyzer.assemble(plan, sentiment, stance)
+            return json_bytes({"model": handle.model_id, "documents": [document_out(r) for r in results]})
+
+        # Assembling and serialising a large response take long enough to stall /healthz: off the event loop.
+        return JSONBytes(await run_in_threadpool(respond))
 
     @app.post("/v1/classify", response_model=ClassifyResponse, dependencies=[Depends(require_api_key)])
-    async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
+    async def classify(body: ClassifyRequest, state: State) -> Response:
         """Stance and sentiment, with probabilities, for (text, target) pairs you already have."""
         handle = state.ready_handle()
         if len(body.items) > settings.max_classify_items:
@@ -283,11 +299,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pairs = [item.to_pair(handle.analyzer.registry.find_actor) for item in body.items]
         assert state.batcher is not None
         stance, sentiment = await state.batcher.predict(handle, pairs, [p.text for p in pairs])
-        merged = [
-            classify_result(p, s.__class__(tasks={**s.tasks, **t.tasks}, truncated=s.truncated or t.truncated))
-            for p, s, t in zip(pairs, stance, sentiment, strict=True)
-        ]
-        return ClassifyResponse(model=handle.model_id, items=merged)
+
+        def respond() -> bytes:
+            merged = [
+                classify_result(p, s.__class__(tasks={**s.tasks, **t.tasks}, truncated=s.truncated or t.truncated))
+                for p, s, t in zip(pairs, stance, sentiment, strict=True)
+            ]
+            return ClassifyResponse(model=handle.model_id, items=merged).model_dump_json().encode("utf-8")
+
+        return JSONBytes(await run_in_threadpool(respond))
 
     @app.get("/v1/model")
     async def model_info(state: State) -> dict[str, Any]:
