@@ -217,7 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             torch.set_num_threads(settings.torch_threads)
         state.batcher = MicroBatcher(
             settings.batch_max_items, settings.batch_max_wait_ms / 1000, settings.queue_max_items,
-            settings.model_batch_size, state.metrics,
+            settings.model_batch_size, state.metrics, max_queue_wait_s=settings.max_queue_wait_s,
         )  # fmt: skip
         state.batcher.start()
 

@@ -4,12 +4,19 @@ Requests submit their model inputs (pairs for the pair tasks, sentence texts for
 future. One loop takes the first waiting job, lets others join for up to ``max_wait`` or until ``max_items``
 inputs, runs them as one model call in a single worker thread, and hands each job its share of the results.
 Jobs only share a call with jobs for the same loaded model, so a hot reload never mixes two models' labels.
+
+Admission is by estimated time: the work ahead of a new request (queued and running inputs, plus its own) divided
+by the measured throughput (inputs per second of recent model calls). When that exceeds ``max_wait_s`` the request
+is refused at once with 429 and a ``Retry-After`` of the excess, so accepted requests finish within the request
+timeout instead of waiting into a 504. Before the first model call there is no throughput to go by, and only the
+item limit of the queue applies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -35,12 +42,25 @@ class Job:
 
 
 class MicroBatcher:
+    THROUGHPUT_MEMORY = 0.7  # how much of the earlier calls' inputs and seconds the throughput estimate keeps
+
     def __init__(
-        self, max_items: int, max_wait_s: float, max_queue_items: int, batch_size: int, metrics: ServiceMetrics
+        self,
+        max_items: int,
+        max_wait_s: float,
+        max_queue_items: int,
+        batch_size: int,
+        metrics: ServiceMetrics,
+        max_queue_wait_s: float | None = None,
     ) -> None:
         self.max_items = max_items
         self.max_wait_s = max_wait_s
         self.max_queue_items = max_queue_items
+        self.max_queue_wait_s = max_queue_wait_s
+        self.throughput: float | None = None  # model inputs per second, measured
+        self.running_items = 0
+        self._recent_items = 0.0
+        self._recent_seconds = 0.0
         self.batch_size = batch_size
         self.metrics = metrics
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -78,6 +98,15 @@ class MicroBatcher:
                 429, "overloaded", f"the model queue is full ({self.queued_items} inputs waiting, limit "
                 f"{self.max_queue_items}); retry shortly", limit=self.max_queue_items, setting="queue_max_items",
             )  # fmt: skip
+        wait = self.estimated_wait_s(job.size)
+        if wait is not None and self.max_queue_wait_s is not None and wait > self.max_queue_wait_s:
+            retry = max(1, math.ceil(wait - self.max_queue_wait_s))
+            raise ApiError(
+                429, "overloaded", f"about {wait:.0f} s of model work would be ahead of this request's end "
+                f"({self.queued_items + self.running_items} inputs at {self.throughput:.0f} inputs/s, limit "
+                f"{self.max_queue_wait_s:g} s); retry in {retry} s", limit=self.max_queue_wait_s,
+                setting="max_queue_wait_s", retry_after=retry,
+            )  # fmt: skip
         self.queued_items += job.size
         self.metrics.queued_items.set(self.queued_items)
         self.queue.put_nowait(job)
@@ -86,6 +115,22 @@ class MicroBatcher:
         except asyncio.CancelledError:  # the request timed out or its client left: skip its model work
             job.future.cancel()
             raise
+
+    def estimated_wait_s(self, size: int) -> float | None:
+        """Seconds until a new request of ``size`` inputs would be computed, at the measured throughput."""
+        if not self.throughput:
+            return None
+        return (self.queued_items + self.running_items + size) / self.throughput
+
+    def _measured(self, items: int, seconds: float) -> None:
+        """Inputs over seconds of recent calls, older ones fading: big batches weigh by their size, so a few tiny
+        calls (mostly overhead) do not make a loaded server look slow."""
+        if items <= 0 or seconds <= 0:
+            return
+        keep = self.THROUGHPUT_MEMORY
+        self._recent_items = keep * self._recent_items + items
+        self._recent_seconds = keep * self._recent_seconds + seconds
+        self.throughput = self._recent_items / self._recent_seconds
 
     async def _next(self, timeout: float | None) -> Job | None:
         """The next job: carried over, already queued, or arriving within ``timeout`` (None: wait for one)."""
@@ -126,6 +171,8 @@ class MicroBatcher:
             self.metrics.skipped_requests.inc(len(batch) - len(live))
             for job in live:
                 self.metrics.queue_seconds.observe(now - job.enqueued)
+            running = sum(j.size for j in live)
+            self.running_items += running
             try:
                 results = await loop.run_in_executor(self.executor, self._run, first.handle, live)
             except Exception as exc:  # a failed model call fails its requests, not the loop
@@ -133,6 +180,9 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
+            finally:
+                self.running_items -= running
+            self._measured(running, time.perf_counter() - now)
             self.metrics.inference_seconds.observe(time.perf_counter() - now)
             self.metrics.batch_items.observe(sum(j.size for j in live))
             self.metrics.batch_requests.observe(len(live))

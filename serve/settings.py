@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(5.0, description="how long the batcher waits for more requests to join a batch")
     queue_max_items: int = Field(8192, description="sentences + pairs waiting for the model; more -> 429 at once")
     request_timeout_s: float = Field(60.0, description="per-request time limit -> 504")
+    max_queue_wait_s: float = Field(
+        30.0, description="most model work (estimated seconds at the measured throughput) a new request may find "
+        "ahead of it; more -> 429 at once with Retry-After; keep it under request_timeout_s",
+    )  # fmt: skip
     model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
 

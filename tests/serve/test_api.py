@@ -305,3 +305,23 @@ def test_a_lone_surrogate_is_a_422_naming_the_field_not_a_500(client):
     assert error["field"] == "actors[0].aliases[0]"
     # A surrogate pair is an ordinary character (an emoji) and passes.
     assert post("/v1/analyze", {"text": "Turkey \ud83d\ude00 shelled the town."}).status_code == 200
+
+
+def test_overload_is_refused_by_estimated_time_with_retry_after(client):
+    batcher = client.app.state.service.batcher
+    item = {"items": [{"text": "Ankara spoke.", "target": "Turkey"}]}
+    assert client.post("/v1/classify", json=item).status_code == 200
+    assert batcher.throughput and batcher.throughput > 0  # measured from the model call
+    saved = batcher.throughput, batcher.queued_items
+    # 10 inputs/s and 1,000 queued: 100 s of work ahead, over the 30 s limit by 70.
+    batcher.throughput, batcher.queued_items = 10.0, 1000
+    try:
+        response = client.post("/v1/classify", json=item)
+        error = error_of(response, 429)
+        assert error["setting"] == "max_queue_wait_s" and "retry in 71 s" in error["message"]
+        assert response.headers["retry-after"] == "71"
+        batcher.queued_items = 100  # 10 s of work ahead: accepted
+        assert batcher.estimated_wait_s(1) < 30
+    finally:
+        batcher.throughput, batcher.queued_items = saved
+    assert client.post("/v1/classify", json=item).status_code == 200
