@@ -7,6 +7,7 @@ README, together with the command that produced it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -51,6 +52,10 @@ START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 def run(model_dir: str) -> dict:
     predictor = StancePredictor.from_dir(model_dir)
+    # The same network without the calibration stored in the model directory: what calibration changed.
+    uncalibrated = StancePredictor(
+        predictor.network, predictor.tokenizer, dataclasses.replace(predictor.project, calibration={})
+    )
     results = []
     for name, path, task, metric, published in SUITES:
         if task not in {t.name for t in predictor.tasks} or not (REPO / path).is_file():
@@ -60,6 +65,7 @@ def run(model_dir: str) -> dict:
         all_metrics, predictions = evaluate_rows(predictor, data.rows)
         metrics = all_metrics[task]
         seconds = time.perf_counter() - started
+        raw = evaluate_rows(uncalibrated, data.rows, resamples=1)[0][task] if predictor.project.calibration else metrics
         actors = metrics.get("actors")
         if metric == "actor_balanced":
             if actors is None:
@@ -76,6 +82,9 @@ def run(model_dir: str) -> dict:
                 "score": score,
                 "score_ci95": ci95,
                 "ece": metrics["calibration"]["ece"],
+                "ece_uncalibrated": raw["calibration"]["ece"],
+                "recall_uncalibrated": (raw.get("actors") or {}).get("balanced_recall"),
+                "macro_f1_uncalibrated": raw["macro_f1"],
                 "actors": actors,
                 "macro_f1": metrics["macro_f1"],
                 "accuracy": metrics["accuracy"],
@@ -166,15 +175,19 @@ def table(report: dict, command: str) -> str:
         f"Measured {report['date'][:10]} with `{command}` (model weights `{report['weights_sha256'][:12]}`).",
         "",
         *actor_table(report),
-        "Every test set (ECE: expected calibration error of the predicted label's probability, 15 bins):",
+        "Every test set (ECE: expected calibration error of the predicted label's probability, 15 bins, with the "
+        "model's calibration and, in brackets, without it):",
         "",
         "| test set | task | metric | ours | 95% CI (test items resampled) | accuracy | ECE | n | published |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
+        ece = f"{r['ece']:.3f}"
+        if r.get("ece_uncalibrated") is not None and r["ece_uncalibrated"] != r["ece"]:
+            ece += f" ({r['ece_uncalibrated']:.3f})"
         lines.append(
             f"| {r['set']} | {r['task']} | {METRIC_NAMES[r['metric']]} | **{r['score']:.3f}** "
-            f"| {_interval(r.get('score_ci95'))} | {r['accuracy']:.3f} | {r['ece']:.3f} | {r['n']} | {r['published']} |"
+            f"| {_interval(r.get('score_ci95'))} | {r['accuracy']:.3f} | {ece} | {r['n']} | {r['published']} |"
         )
     lines.append(END)
     return "\n".join(lines)
