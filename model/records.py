@@ -72,7 +72,8 @@ def _read_jsonl(path: Path) -> Iterator[Record]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+                # Some messages end in "at" ("Unterminated string starting at"): the column completes them.
+                yield number, None, f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
                 continue
             if not isinstance(record, dict):
                 yield number, None, f"expected a JSON object, got {type(record).__name__}"
@@ -91,11 +92,31 @@ def _csv_problem(message: str) -> str:
     return message
 
 
+def _stray_quote(row: str) -> int | None:
+    """The 1-based column of a quote inside an unquoted field of a row the strict reader accepted, else None
+    (Python's reader keeps such a quote as text; RFC 4180 does not allow it)."""
+    i, n, field_start = 0, len(row), True
+    while i < n:
+        char = row[i]
+        if field_start and char == '"':  # a quoted field: to its closing quote ("" is a quote inside it)
+            i += 1
+            while (i < n and row[i] != '"') or row.startswith('""', i):
+                i += 2 if row.startswith('""', i) else 1
+            field_start = False
+        elif char == '"':
+            return i + 1
+        else:
+            field_start = char in ",\r\n"
+        i += 1
+    return None
+
+
 def _read_csv(path: Path) -> Iterator[Record]:
     """Rows of a CSV file (RFC 4180, strict quoting). A malformed row is reported at the line where it starts and
     reading resumes on the next line, so one stray quote costs one row, not the rest of the file."""
     bad: dict[int, str] = {}
     line_end: dict[int, int] = {}  # byte offset after each line of the row being read, to resume after its first line
+    row_text: dict[int, str] = {}  # the text of each line of the row being read
 
     def lines(first: int, offset: int) -> Iterator[str]:
         with open(path, "rb") as handle:
@@ -108,7 +129,9 @@ def _read_csv(path: Path) -> Iterator[Record]:
                 except UnicodeDecodeError as exc:
                     bad[number] = f"invalid UTF-8 (byte {exc.start + 1} of the line)"
                     text = raw.decode("utf-8", errors="replace")
-                yield text.removeprefix(BOM) if number == 1 else text
+                text = text.removeprefix(BOM) if number == 1 else text
+                row_text[number] = text
+                yield text
 
     reader = csv.reader(lines(1, 0), strict=True)
     try:
@@ -148,12 +171,25 @@ def _read_csv(path: Path) -> Iterator[Record]:
             yield start, None, problem
             start = last + 1
             line_end.clear()
+            row_text.clear()
             continue
         line, start = start, base + reader.line_num + 1
+        text = "".join(row_text.get(n, "") for n in range(line, start)) if any('"' in v for v in values) else ""
         line_end.clear()
+        row_text.clear()
         errors = [bad[n] for n in range(line, start) if n in bad]
+        column = _stray_quote(text) if text else None
         if errors:
             yield line, None, errors[0]
+        elif column is not None:
+            yield (
+                line,
+                None,
+                (
+                    f"invalid CSV: a quote inside an unquoted field (column {column}); quote the whole field and write "
+                    'the quote inside it as ""'
+                ),
+            )
         elif not values:
             continue
         elif len(values) > len(header):

@@ -26,6 +26,7 @@ BOILERPLATE = re.compile(
 # a boundary pysbd itself found. Only a single sentence longer than MAX_PARAGRAPH is cut (at whitespace) and marked.
 MAX_PARAGRAPH = 5000
 LOOKAHEAD = 300
+_TERMINAL = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int,
     while end - start > MAX_PARAGRAPH:
         window_end = min(end, start + MAX_PARAGRAPH + LOOKAHEAD)
         kept: list[tuple[int, int]] = []
-        for s, e in _segment(text, start, window_end):
+        # No full stop, question or exclamation mark in the window: pysbd would find no boundary, skip it.
+        spans = _segment(text, start, window_end) if _TERMINAL.search(text, start, start + MAX_PARAGRAPH) else []
+        for s, e in spans:
             if e - s > MAX_PARAGRAPH or (e > start + MAX_PARAGRAPH and window_end < end):
                 break  # too long, or too near the window's end to be sure of the boundary
             kept.append((s, e))

@@ -76,3 +76,19 @@ def test_quote_never_closed_before_the_end_of_the_file(tmp_path):
     got = rows(path)
     assert [(line, r and r["id"]) for line, r, _ in got] == [(2, None), (3, "2"), (4, "3")]
     assert "never closed" in got[0][2]
+
+
+def test_a_quote_inside_an_unquoted_field_is_malformed_but_a_doubled_one_in_a_quoted_field_is_kept(tmp_path):
+    path = tmp_path / "stray.csv"
+    path.write_text('id,text\n1,Syria said "no.\n2,"Turkey said ""yes"", then left."\n3,"two\nlines",x"\n4,ok\n')
+    got = rows(path)
+    assert [(line, r and r["id"]) for line, r, _ in got] == [(2, None), (3, "2"), (4, None), (6, "4")]
+    assert "quote inside an unquoted field (column 14)" in got[0][2]
+    assert got[1][1]["text"] == 'Turkey said "yes", then left.'
+
+
+def test_json_messages_ending_in_at_read_once(tmp_path):
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"text": "Syria')
+    ((line, record, error),) = rows(path)
+    assert (line, record) == (1, None) and error == "invalid JSON (Unterminated string starting at column 10)"

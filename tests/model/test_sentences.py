@@ -70,6 +70,18 @@ def test_long_text_without_breaks_is_split_in_linear_time():
     assert sentences and "".join(s.text + " " for s in sentences).strip() == text
 
 
+def test_windows_without_a_sentence_end_skip_the_segmenter(monkeypatch):
+    # A 20 MB line without punctuation ran for minutes: pysbd was asked for each 5,000-character window in turn.
+    calls: list[int] = []
+    real = sentences._segment
+    monkeypatch.setattr(sentences, "_segment", lambda text, s, e: calls.append(e - s) or real(text, s, e))
+    text = "x" * 50_000 + " and then. It ended."
+    got = split_sentences(text)
+    assert len(calls) == 1 and [s.text for s in got[-2:]] == ["and then.", "It ended."]
+    assert all(s.cut for s in got[:-1]) and not got[-1].cut
+    check_offsets(text)
+
+
 def test_long_paragraphs_are_split_only_where_the_segmenter_splits(monkeypatch):
     # FA-KES articles are one line each: a paragraph far over MAX_PARAGRAPH must give the same sentences as
     # segmenting it whole, with no piece cut mid-sentence (which used to score fragments such as 'Syria').
