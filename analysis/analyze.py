@@ -160,6 +160,8 @@ class ResultWriter:
     def __enter__(self) -> ResultWriter:
         if self.partial is not None:
             self.partial.parent.mkdir(parents=True, exist_ok=True)
+            if self.partial.exists():  # only kill -9 or a power cut leave one: every other ending removes it
+                self.report(f"replacing {self.partial}, left by a run that was cut off")
         if self.format in (".jsonl", ".csv"):
             if self.partial is not None:
                 self._handle = open(self.partial, "w", encoding="utf-8", newline="")

@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from serve.batcher import MicroBatcher
 from serve.errors import ApiError, error_response, install_error_handlers, internal_error, too_large
 from serve.labelling import LabelQueue
 from serve.metrics import ServiceMetrics
+from serve.pages import page
 from serve.schemas import (
     AnalyzeRequest,
     AnalyzeResponse,
@@ -82,27 +82,36 @@ def get_state(request: Request) -> ServiceState:
 State = Annotated[ServiceState, Depends(get_state)]
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme in any case); None without one. Any other
+    scheme, or a bare token, is no credential at all."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def require_api_key(request: Request, state: State) -> None:
+    """Prediction routes, when keys are set: the key in ``X-API-Key`` or as ``Authorization: Bearer <key>``."""
     keys = state.settings.api_keys
     if not keys:
         return
-    given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+    given = request.headers.get("x-api-key") or bearer_token(request) or ""
     if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
-        raise ApiError(401, "unauthorized", "missing or wrong API key (header X-API-Key)")
+        raise ApiError(401, "unauthorized", "missing or wrong API key (header X-API-Key, or Authorization: Bearer)")
 
 
 def require_admin(request: Request, state: State) -> None:
     token = state.settings.admin_token
     if token is None:
         raise ApiError(404, "admin_disabled", "admin endpoints are off: set STANCE_ADMIN_TOKEN to enable them")
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    given = bearer_token(request) or ""
     if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise ApiError(401, "unauthorized", "missing or wrong admin token (header Authorization: Bearer ...)")
 
 
 class BodyLimit:
     """ASGI middleware: a body larger than the limit gets 413 before it is parsed, whether it announces its size
-    (Content-Length) or not (chunked): the body is read up to the limit first, then handed on."""
+    (Content-Length) or not (chunked): the body is read up to the limit first, then handed on. A JSON body that is
+    not UTF-8 gets 422 invalid_json naming the first bad byte."""
 
     def __init__(self, app, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -124,6 +133,17 @@ class BodyLimit:
             if seen > self.limit:
                 return await self._reject(scope, receive, send, seen)
         body: bytes | None = b"".join(chunks)
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"json")
+        if body and b"json" in content_type.lower():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:  # JSON is UTF-8 (RFC 8259); FastAPI itself would answer a bare 400
+                return await error_response(
+                    422,
+                    "invalid_json",
+                    f"the request body is not valid JSON: it is not UTF-8 (byte 0x{body[exc.start]:02x} at byte "
+                    f"{exc.start + 1})",
+                )(scope, receive, send)
 
         async def replay():
             nonlocal body
@@ -262,7 +282,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+            expose_headers=["Retry-After"],
+        )
 
     @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)])
     async def analyze(body: AnalyzeRequest, state: State) -> Response:
@@ -391,11 +417,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/label", response_class=HTMLResponse, include_in_schema=False)
     async def label_page(state: State) -> HTMLResponse:
         state.label_queue()  # 404 when labelling is off
-        return HTMLResponse(resources.files("serve.static").joinpath("label.html").read_text(encoding="utf-8"))
+        return page("label.html")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo() -> HTMLResponse:
-        return HTMLResponse(resources.files("serve.static").joinpath("index.html").read_text(encoding="utf-8"))
+        return page("index.html")
 
     return app
 

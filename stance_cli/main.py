@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -225,10 +226,15 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _labelstudio_import(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     from training.labelstudio import import_export
 
-    for annotator, path in import_export(args.export, args.output).items():
+    left_out: Counter = Counter()
+    for annotator, path in import_export(args.export, args.output, left_out).items():
         print(f"{annotator}: {path}")
+    for what, count in sorted(left_out.items()):
+        print(f"left out: {count} {what}", file=sys.stderr)
     return 0
 
 
@@ -433,6 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM / SIGHUP end a command as Ctrl-C does, through its cleanup (no ``<output>.partial`` left behind)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     from analysis.corpus import CorpusError
     from model.actors import ActorRegistryError
@@ -447,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("stance").setLevel(logging.INFO)
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info" if args.verbose else "error")
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return args.run(args)
     except (
@@ -464,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     ) as exc:
         print(f"stance {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _describe(exc: Exception) -> str:

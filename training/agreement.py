@@ -105,10 +105,15 @@ def load_annotations(
         if stem in {n.split(":", 1)[0] for n in names}:
             stem = f"{stem}-{index}"
         first_line: dict[tuple[str, str], int] = {}
+        labelled, columns = 0, dict.fromkeys(k for _, r, _ in records if r is not None for k in r)
         for line, record, error in records:
             if error is not None or record is None:
                 problems.append(Problem(file, line, str(error), unit))
                 continue
+            if _blank(record.get("id")) and _blank(record.get("text")):
+                problems.append(Problem(file, line, "no 'id' or 'text': nothing says which item this row labels", unit))
+                continue
+            labelled += any(not _blank(record.get(task)) for task in TASKS)
             if split and _blank(record.get("annotator")):
                 problems.append(Problem(file, line, "no 'annotator' (other rows of this file have one)", unit))
                 continue
@@ -139,6 +144,12 @@ def load_annotations(
             first_line.setdefault((name, key), line)
             items.setdefault(key, {k: v for k, v in record.items() if k not in (*TASKS, "confidence", *META)})
             labels.setdefault(key, {})[name] = given
+        if records and not labelled:
+            found = ", ".join(map(repr, columns)) or "none"
+            problems.append(
+                Problem(file, records[0][0], f"no row has a {' or '.join(map(repr, TASKS))} label (fields: {found}); "
+                        "is this an annotation file?", unit)
+            )  # fmt: skip
     if problems:
         raise DataValidationError(problems)
     return names, items, labels

@@ -81,11 +81,14 @@ def _task_name(number: int, task: Any) -> str:
     return f"task {number}" + (f" (id {task_id})" if task_id not in (None, "") else "")
 
 
-def from_export(export: list[Any], source: str = "export") -> dict[str, list[dict[str, Any]]]:
+def from_export(
+    export: list[Any], source: str = "export", left_out: Counter | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Training rows per annotator from a Label Studio JSON export (cancelled annotations are left out).
 
     Raises `ExportError` listing every malformed task (``source: task N (id ...): problem``) before returning
-    anything, so that a bad export writes nothing."""
+    anything, so that a bad export writes nothing. What is left out on purpose is counted in ``left_out``: results
+    of other controls of a customised interface (by name) and annotations that choose neither stance nor sentiment."""
     by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
     problems: list[str] = []
     for number, task in enumerate(export, start=1):
@@ -125,8 +128,13 @@ def from_export(export: list[Any], source: str = "export") -> dict[str, list[dic
                     problems.append(f"{at}: a result must be an object, got {type(result).__name__}")
                     continue
                 name = result.get("from_name")
-                if name not in CHOICES:
-                    continue  # another control of a customised interface: not ours to convert
+                if not isinstance(name, str) or not name:
+                    problems.append(f"{at}: a result without 'from_name' (which control it answers): {result!r:.60}")
+                    continue
+                if name not in CHOICES:  # another control of a customised interface: not ours to convert
+                    if left_out is not None:
+                        left_out[f"results of the control {name!r}"] += 1
+                    continue
                 value = result.get("value")
                 chosen = value.get("choices") if isinstance(value, dict) else None
                 if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
@@ -143,6 +151,10 @@ def from_export(export: list[Any], source: str = "export") -> dict[str, list[dic
                     )
                     continue
                 labels[name] = chosen[0]
+            if not labels:
+                if left_out is not None:
+                    left_out["annotations without a stance or sentiment choice"] += 1
+                continue
             who = annotation.get("completed_by")
             if isinstance(who, dict):
                 who = who.get("email") or who.get("id")
@@ -159,9 +171,10 @@ def _file_name(annotator: str) -> str:
     return "labels_" + re.sub(r"[^A-Za-z0-9._-]+", "_", annotator.replace("@", "_at_")) + ".jsonl"
 
 
-def import_export(export_path: str, output: str) -> dict[str, Path]:
+def import_export(export_path: str, output: str, left_out: Counter | None = None) -> dict[str, Path]:
     """Write one JSONL of training rows per annotator; ``output`` is a folder, or a ``.jsonl`` file when the export
-    has exactly one annotator. Every problem is reported (file and task) before anything is written."""
+    has exactly one annotator. Every problem is reported (file and task) before anything is written; what is left
+    out on purpose is counted in ``left_out`` (see `from_export`)."""
     try:
         export = json.loads(Path(export_path).read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -174,7 +187,7 @@ def import_export(export_path: str, output: str) -> dict[str, Path]:
         raise ExportError(f"{export_path}: expected a JSON list of tasks, got {type(export).__name__}")
     if not export:
         raise ExportError(f"{export_path}: the export has no tasks")
-    rows = from_export(export, export_path)
+    rows = from_export(export, export_path, left_out)
     if not rows:
         raise ExportError(
             f"{export_path}: no annotations in {len(export)} task(s) (none labelled, or all cancelled); nothing written"

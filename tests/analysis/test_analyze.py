@@ -276,3 +276,31 @@ def test_folder_reads_txt_files_whatever_the_case_of_the_suffix(tiny_model, tmp_
     out = tmp_path / "out.jsonl"
     assert analyze(tiny_model, "--input", folder, "--output", out) == 0
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "c"]
+
+
+def test_sigterm_removes_the_partial_output_and_a_stale_one_is_replaced_with_a_notice(tiny_model, tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "many.jsonl"
+    doc = "Turkey shelled the town. Damascus condemned Ankara. The United States said nothing."
+    source.write_text("".join(json.dumps({"id": str(i), "text": doc}) + "\n" for i in range(20_000)))
+    out = tmp_path / "out.csv"
+    partial = tmp_path / "out.csv.partial"
+    command = [sys.executable, "-m", "stance_cli.main", "analyze", "--model", str(tiny_model), "--input", str(source),
+               "--output", str(out), "--no-progress"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM, process.stderr.read() if process.stderr else ""
+    assert not partial.exists() and not out.exists()
+    # Only kill -9 leaves one behind: the next run says so and replaces it.
+    partial.write_text("half a file")
+    source.write_text(json.dumps({"id": "1", "text": doc}) + "\n")
+    assert main(command[3:]) == 0
+    assert f"replacing {partial}, left by a run that was cut off" in capsys.readouterr().err
+    assert out.exists() and not partial.exists()

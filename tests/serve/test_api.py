@@ -139,6 +139,40 @@ def test_api_keys(models_root):
         ok = client.post("/v1/classify", json={"items": [{"text": "a b", "target": "b"}]}, headers={"X-API-Key": "k1"})
         assert ok.status_code == 200
         assert client.get("/healthz").status_code == 200
+        item = {"items": [{"text": "a b", "target": "b"}]}
+        assert client.post("/v1/classify", json=item, headers={"Authorization": "bearer k1"}).status_code == 200
+        for header in ("k1", "Basic k1", "Bearer", "Bearer k2"):  # a bare key or another scheme is no key
+            error_of(client.post("/v1/classify", json=item, headers={"Authorization": header}), 401)
+
+
+def test_admin_token_only_as_a_bearer_token(client):
+    for header in ("secret", "Basic secret", "Bearer wrong"):
+        error = error_of(client.post("/v1/admin/reload", json={"model": "default"}, headers={"Authorization": header}), 401)
+        assert "Bearer" in error["message"]
+
+
+def test_a_body_that_is_not_utf8_is_invalid_json_naming_the_byte(client):
+    body = b'{"text": "Damascus \xff said"}'
+    error = error_of(client.post("/v1/analyze", content=body, headers={"content-type": "application/json"}), 422)
+    assert error["code"] == "invalid_json" and "not UTF-8 (byte 0xff at byte 20)" in error["message"]
+
+
+def test_cors_preflight_with_the_api_key_header_and_page_security_headers(models_root):
+    with make_client(models_root, cors_origins=["https://lab.example"], api_keys=["k1"]) as client:
+        preflight = client.options(
+            "/v1/analyze",
+            headers={
+                "Origin": "https://lab.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-api-key",
+            },
+        )
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == "https://lab.example"
+        page = client.get("/")
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'sha256-" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_not_ready_when_the_model_is_missing(models_root):

@@ -197,6 +197,7 @@ def choice(name, *values):
          "stance: value.choices must be a list of labels, got 'favor'"),
         ([{**TASK, "annotations": [annotated(choice("stance", "pro"))]}], "stance: unknown label 'pro'"),
         ([{"data": "x"}], "task 1: 'data' must be an object"),
+        ([{**TASK, "annotations": [annotated({"value": {"choices": ["favor"]}})]}], "a result without 'from_name'"),
         ([TASK, {"id": 7, "data": {"id": "2"}}], "task 2 (id 7): no data.text"),
         ([{**TASK, "annotations": []}], "no annotations in 1 task(s)"),
         ({"data": {}}, "expected a JSON list of tasks"),
@@ -231,6 +232,18 @@ def test_label_studio_import_names_the_file_of_invalid_utf8_and_refuses_a_jsonl_
     assert read(merged) == [{"text": "Ankara spoke.", "target": "Turkey", "stance": "favor", "sentiment": "neutral"}]
 
 
+def test_label_studio_import_says_what_it_left_out(tmp_path, capsys):
+    export = [{**TASK, "annotations": [annotated(choice("stance", "favor"), choice("notes", "unsure")),
+                                       annotated(choice("notes", "skip"), who=2)]}]  # fmt: skip
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    assert main(["labelstudio-import", str(path), "--output", str(tmp_path / "one.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "left out: 2 results of the control 'notes'" in err
+    assert "left out: 1 annotations without a stance or sentiment choice" in err
+    assert read(tmp_path / "one.jsonl") == [{"text": "Ankara spoke.", "target": "Turkey", "stance": "favor"}]
+
+
 # ----------------------------------------------------------------------------------------------- agreement
 
 
@@ -263,6 +276,18 @@ def test_agreement_reports_unknown_labels_and_duplicate_ids_with_file_and_line(t
     c = write_jsonl(tmp_path / "c.jsonl", [dict(base, id="1", stance="pro"), dict(base, id="2", stance="na")])
     d = write_jsonl(tmp_path / "d.jsonl", [dict(base, id="1", stance="pro"), dict(base, id="2", stance="na")])
     assert main(["agreement", str(c), str(d), "--labels", "stance=pro,con,na"]) == 0
+
+
+def test_agreement_refuses_files_that_are_not_annotations(tmp_path, capsys):
+    # A CSV of unrelated columns used to give exit 0, an empty report and a merged.jsonl of junk.
+    a = tmp_path / "sales.csv"
+    a.write_text("region,amount\nnorth,3\nsouth,4\n")
+    b = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "Turkey spoke.", "stance": "neutral"}, {"stance": "favor"}])
+    assert main(["agreement", str(a), str(b), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{a}:2: no row has a 'stance' or 'sentiment' label (fields: 'region', 'amount')" in err
+    assert f"{b}:2: no 'id' or 'text'" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_agreement_splits_a_labelling_page_file_by_annotator(tmp_path):
