@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from fastapi.responses import HTMLResponse
@@ -37,7 +37,7 @@ def content_security_policy(html: str) -> str:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _page(name: str) -> tuple[str, str]:
     html = resources.files("serve.static").joinpath(name).read_text(encoding="utf-8")
     return html, content_security_policy(html)

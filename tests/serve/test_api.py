@@ -147,7 +147,8 @@ def test_api_keys(models_root):
 
 def test_admin_token_only_as_a_bearer_token(client):
     for header in ("secret", "Basic secret", "Bearer wrong"):
-        error = error_of(client.post("/v1/admin/reload", json={"model": "default"}, headers={"Authorization": header}), 401)
+        response = client.post("/v1/admin/reload", json={"model": "default"}, headers={"Authorization": header})
+        error = error_of(response, 401)
         assert "Bearer" in error["message"]
 
 

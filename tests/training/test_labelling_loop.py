@@ -282,7 +282,8 @@ def test_agreement_refuses_files_that_are_not_annotations(tmp_path, capsys):
     # A CSV of unrelated columns used to give exit 0, an empty report and a merged.jsonl of junk.
     a = tmp_path / "sales.csv"
     a.write_text("region,amount\nnorth,3\nsouth,4\n")
-    b = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "Turkey spoke.", "stance": "neutral"}, {"stance": "favor"}])
+    rows = [{"id": "1", "text": "Turkey spoke.", "stance": "neutral"}, {"stance": "favor"}]
+    b = write_jsonl(tmp_path / "b.jsonl", rows)
     assert main(["agreement", str(a), str(b), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert f"{a}:2: no row has a 'stance' or 'sentiment' label (fields: 'region', 'amount')" in err
