@@ -50,6 +50,7 @@ class ServiceState:
         self.load_error: str | None = None
         self.batcher: MicroBatcher | None = None
         self.reload_lock = asyncio.Lock()
+        self.draining = False  # set on SIGTERM (serve/server.py): /readyz says 503 while requests are still served
         self.labels = LabelQueue(settings.label_queue, settings.label_output) if settings.label_queue else None
 
     def label_queue(self) -> LabelQueue:
@@ -394,6 +395,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz")
     async def readyz(state: State) -> JSONResponse:
         """200 once a model is loaded and its warm-up prediction succeeded; 503 before (or if loading failed)."""
+        if state.draining:
+            return error_response(503, "shutting_down", "shutting down: finishing the requests in flight")
         if state.handle is None:
             detail = state.load_error or "model still loading"
             return error_response(503, "not_ready", detail)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         30.0, description="most model work (estimated seconds at the measured throughput) a new request may find "
         "ahead of it; more -> 429 at once with Retry-After; keep it under request_timeout_s",
     )  # fmt: skip
+    shutdown_drain_s: float = Field(
+        1.0, ge=0, description="on SIGTERM, /readyz answers 503 and requests keep being accepted this long before the "
+        "graceful shutdown, so connections already open are served, not closed",
+    )  # fmt: skip
     model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
 

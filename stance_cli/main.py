@@ -162,9 +162,7 @@ def _summarize(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from serve.app import create_app
+    from serve.server import run
     from serve.settings import Settings
 
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
@@ -175,9 +173,9 @@ def _serve(args: argparse.Namespace) -> int:
         "the background and /readyz answers 200 once it is ready",
         file=sys.stderr,
     )
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
-    )
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the server handles them; after it, they end the process as usual
+        signal.signal(sig, signal.SIG_DFL)
+    run(settings)
     return 0
 
 

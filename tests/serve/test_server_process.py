@@ -63,3 +63,29 @@ def test_sigterm_finishes_in_flight_requests_then_exits(server):
     assert "Finished server process" in process.stdout.read()
     with pytest.raises(OSError):
         call(f"{base}/healthz", timeout=2)
+
+
+def test_sigterm_with_many_requests_arriving_serves_every_one_and_readyz_says_draining(server):
+    # 15 clients whose requests reach the server around the signal: uvicorn alone closed the connections whose
+    # request it had not read yet (1 of 15 lost). Now it drains first: readyz 503, every request answered.
+    base, process = server
+    results: list = []
+    text = "Turkey shelled the town. Damascus condemned it. " * 10
+
+    def request(i: int) -> None:
+        try:
+            results.append(call(f"{base}/v1/analyze", {"text": f"{i} {text}"})[0])
+        except OSError as exc:
+            results.append(repr(exc))
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(15)]
+    for i, thread in enumerate(threads):
+        thread.start()
+        if i == 7:
+            process.send_signal(signal.SIGTERM)
+    status, body = call(f"{base}/readyz", timeout=5)
+    assert status == 503 and body["error"]["code"] == "shutting_down"
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results == [200] * 15
+    assert process.wait(timeout=60) in (0, -signal.SIGTERM)
