@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
 
 from model.actors import ActorRegistry
@@ -30,6 +30,7 @@ from serve.schemas import (
     ReloadRequest,
     classify_result,
     document_out,
+    error_responses,
 )
 from serve.settings import Settings
 from serve.state import ModelHandle, base_model_name, load_handle, resolve_model_name
@@ -291,7 +292,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After"],
         )
 
-    @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)])
+    predict = error_responses(401, 413, 422, 429, 503, 504)
+
+    @app.post("/v1/analyze", response_model=AnalyzeResponse, dependencies=[Depends(require_api_key)], responses=predict)
     async def analyze(body: AnalyzeRequest, state: State) -> Response:
         """Sentences, actor mentions, stance per actor and sentence sentiment, per document (as `stance analyze`)."""
         handle = state.ready_handle()
@@ -311,7 +314,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Assembling and serialising a large response take long enough to stall /healthz: off the event loop.
         return JSONBytes(await run_in_threadpool(respond))
 
-    @app.post("/v1/classify", response_model=ClassifyResponse, dependencies=[Depends(require_api_key)])
+    @app.post(
+        "/v1/classify", response_model=ClassifyResponse, dependencies=[Depends(require_api_key)], responses=predict
+    )
     async def classify(body: ClassifyRequest, state: State) -> Response:
         """Stance and sentiment, with probabilities, for (text, target) pairs you already have."""
         handle = state.ready_handle()
@@ -336,7 +341,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return JSONBytes(await run_in_threadpool(respond))
 
-    @app.get("/v1/model")
+    @app.get("/v1/model", responses=error_responses(503))
     async def model_info(state: State) -> dict[str, Any]:
         """What the model card holds: id, content hash, base model, tasks and labels, actors, data, metrics, and the
         calibration every prediction applies (temperature and stance prior correction per task)."""
@@ -357,7 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "calibration": {name: c.to_dict() for name, c in project.calibration.items()},
         }
 
-    @app.get("/v1/actors")
+    @app.get("/v1/actors", responses=error_responses())
     async def actors(state: State) -> dict[str, Any]:
         """The active actor registry."""
         return {
@@ -369,7 +374,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         }  # fmt: skip
 
-    @app.post("/v1/admin/reload", dependencies=[Depends(require_admin)])
+    @app.post("/v1/admin/reload", dependencies=[Depends(require_admin)], responses=error_responses(401, 404, 413, 422))
     async def reload(body: ReloadRequest, state: State) -> dict[str, Any]:
         """Load and warm up another model under the models root while the current one serves, then swap."""
         path = resolve_model_name(Path(settings.models_root), body.model)
@@ -387,12 +392,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.metrics.set_model(handle.model_id, body.model)
         return {"model": handle.model_id, "previous": previous.model_id if previous else None}
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses=error_responses())
     async def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses=error_responses(503))
     async def readyz(state: State) -> JSONResponse:
         """200 once a model is loaded and its warm-up prediction succeeded; 503 before (or if loading failed)."""
         if state.draining:
@@ -402,16 +407,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return error_response(503, "not_ready", detail)
         return JSONResponse({"status": "ready", "model": state.handle.model_id})
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {}}}, **error_responses()},
+    )
     async def metrics(state: State) -> Response:
         return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    @app.get("/v1/label/next", dependencies=[Depends(require_api_key)])
+    @app.get("/v1/label/next", dependencies=[Depends(require_api_key)], responses=error_responses(401, 404, 422))
     async def label_next(state: State, annotator: str = "anonymous") -> dict[str, Any]:
         """The next item this annotator has not labelled, and their progress."""
         return state.label_queue().next_item(annotator)
 
-    @app.post("/v1/label", dependencies=[Depends(require_api_key)])
+    @app.post("/v1/label", dependencies=[Depends(require_api_key)], responses=error_responses(401, 404, 413, 422))
     async def label_save(answer: dict[str, Any], state: State, annotator: str = "anonymous") -> dict[str, Any]:
         """Append one answer ({id, stance, sentiment, confidence}) to the labelled file; returns the next item."""
         queue = state.label_queue()

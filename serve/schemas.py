@@ -52,7 +52,7 @@ def _encodable_values(value: Any) -> Any:
     return value
 
 
-Text = Annotated[StrictStr, AfterValidator(_not_blank)]
+Text = Annotated[StrictStr, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
 Name = Annotated[str, AfterValidator(_encodable)]
 Offset = Annotated[int, Field(strict=True, ge=0, description="a Unicode code point index (a Python str index)")]
 
@@ -98,7 +98,11 @@ class AnalyzeRequest(BaseModel):
                     "actors": [{"name": "Kurdish YPG", "aliases": ["YPG", "People's Protection Units"]}],
                     "score_all_actors": False,
                 },
-            ]
+            ],
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["documents"], "properties": {"documents": {"type": "array"}}},
+            ],
         },
     )
     documents: list[DocumentIn] | None = None
@@ -109,7 +113,7 @@ class AnalyzeRequest(BaseModel):
     )
 
     @model_validator(mode="after")
-    def one_input(self) -> AnalyzeRequest:
+    def one_input(self) -> AnalyzeRequest:  # in the schema: the "oneOf" above
         if (self.documents is None) == (self.text is None):
             raise ValueError("give either 'documents' or 'text'")
         return self
@@ -125,7 +129,10 @@ class AnalyzeRequest(BaseModel):
 
 
 class ClassifyItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"dependentRequired": {"mention_start": ["mention_end"], "mention_end": ["mention_start"]}},
+    )
     text: Text
     target: Text
     mention_start: Offset | None = None
@@ -206,3 +213,37 @@ def classify_result(pair: Pair, prediction: Prediction) -> ClassifyResult:
 
 def document_out(result: DocumentResult) -> dict[str, Any]:
     return document_to_dict(result)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: ``code`` for programs, ``message`` for people; ``field`` names the request field when one is
+    to blame (``items[0].mention_end``); limits (413) add ``limit`` and ``setting``, 429 adds ``retry_after``."""
+
+    model_config = ConfigDict(extra="allow")
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error, whatever its status."""
+
+    error: ErrorDetail
+
+
+_ERROR_MEANING = {
+    401: "missing or wrong API key / admin token",
+    404: "no such model, or the feature is off",
+    413: "a limit exceeded (body bytes, documents, characters, items, inline actors)",
+    422: "malformed request: not JSON or not UTF-8 (code invalid_json), or a field that fails (field names it)",
+    429: "too much work already waiting; retry after the Retry-After header's seconds",
+    500: "an internal error (details in the server log)",
+    503: "no model loaded yet, loading failed, or shutting down",
+    504: "the request ran past the per-request timeout",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer (500 always; 413 and 422 with any body)."""
+    return {s: {"model": ErrorBody, "description": _ERROR_MEANING[s]} for s in sorted({*statuses, 500})}
