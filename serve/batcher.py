@@ -99,7 +99,8 @@ class MicroBatcher:
                 f"{self.max_queue_items}); retry shortly", limit=self.max_queue_items, setting="queue_max_items",
             )  # fmt: skip
         wait = self.estimated_wait_s(job.size)
-        if wait is not None and self.max_queue_wait_s is not None and wait > self.max_queue_wait_s:
+        busy = self.queued_items + self.running_items > 0  # a request alone is never refused for its own size
+        if busy and wait is not None and self.max_queue_wait_s is not None and wait > self.max_queue_wait_s:
             retry = max(1, math.ceil(wait - self.max_queue_wait_s))
             raise ApiError(
                 429, "overloaded", f"about {wait:.0f} s of model work would be ahead of this request's end "

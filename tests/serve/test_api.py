@@ -357,6 +357,10 @@ def test_overload_is_refused_by_estimated_time_with_retry_after(client):
         assert response.headers["retry-after"] == "71"
         batcher.queued_items = 100  # 10 s of work ahead: accepted
         assert batcher.estimated_wait_s(1) < 30
+        # Alone, a request is never refused for its own size (the size limits govern that): 8 inputs at 0.1/s.
+        batcher.throughput, batcher.queued_items = 0.1, 0
+        many = {"items": [{"text": "Ankara spoke.", "target": "Turkey"}] * 4}
+        assert batcher.estimated_wait_s(8) > 30 and client.post("/v1/classify", json=many).status_code == 200
     finally:
         batcher.throughput, batcher.queued_items = saved
     assert client.post("/v1/classify", json=item).status_code == 200

@@ -1,0 +1,79 @@
+"""Texts built to break segmenting, matching or tokenizing: each is answered (never a 5xx), sentence offsets stay
+exact, and /healthz answers while the largest runs. Time against size is measured in benchmarks/reliability.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.serve.conftest import make_client, wait_ready
+
+N = 20_000  # characters: large enough to reach the windowed segmenting, small enough for `make test`
+
+PATHOLOGICAL = {
+    "no whitespace": "x" * N,
+    "no whitespace, aliases glued": "SyriaTurkeyDamascusAnkara" * (N // 25),
+    "runs of full stops": "." * N,
+    "full stops between words": "Syria. " * (N // 7),
+    "thousands of alias tokens": "Syria Turkey Ankara Damascus Washington al-Nusra " * (N // 50),
+    "zero-width characters": "Sy\u200bria \u200d Tur\u200ckey \ufeff" * (N // 20),
+    "right-to-left text": "\u0633\u0648\u0631\u064a\u0627 \u202eSyria\u202c \u062a\u0631\u0643\u064a\u0627. "
+    * (N // 25),
+    "combining marks": "Syri" + "a\u0301\u0302\u0303\u0304" * (N // 5),
+    "NUL and control characters": "Syria\x00 spoke\x01\x02. Turkey\x7f replied.\x1b " * (N // 40),
+    "emoji before mentions": "\U0001f1f8\U0001f1fe\U0001f600Syria \U0001f44d\U0001f3fdTurkey. " * (N // 25),
+    "one long line of newlines": "\n" * N + "Syria spoke.",
+    "only whitespace between mentions": "Syria\t\u00a0\u2003Turkey\u3000" * (N // 20),
+}
+
+
+@pytest.fixture(scope="module")
+def big_client(models_root):
+    with make_client(models_root) as client:
+        wait_ready(client)
+        yield client
+
+
+@pytest.mark.parametrize("kind", PATHOLOGICAL)
+def test_pathological_texts_are_answered_with_exact_offsets(big_client, kind):
+    text = PATHOLOGICAL[kind]
+    response = big_client.post("/v1/analyze", json={"text": text})
+    assert response.status_code == 200, response.text[:300]
+    (document,) = response.json()["documents"]
+    for sentence in document["sentences"]:
+        assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+        for actor in sentence["actors"]:
+            for mention in actor["mentions"]:
+                assert text[mention["start"] : mention["end"]] == mention["text"]
+    piece = text[-5000:]
+    classify = big_client.post("/v1/classify", json={"items": [{"text": piece, "target": "Syria"}]})
+    assert classify.status_code == 200, classify.text[:300]
+
+
+def test_a_lone_surrogate_is_refused_not_a_server_error(big_client):
+    body = b'{"text": "Syria \\ud800 spoke."}'  # JSON may carry it; a client library would refuse to encode it
+    response = big_client.post("/v1/analyze", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["error"]["field"] == "text"
+
+
+def test_liveness_is_answered_while_the_largest_pathological_text_runs(big_client):
+    done = threading.Event()
+    text = "Syria Turkey Ankara Damascus Washington al-Nusra " * 2000  # 100,000 characters, the default limit
+
+    def heavy() -> None:
+        big_client.post("/v1/analyze", json={"text": text})
+        done.set()
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    slowest = 0.0
+    while not done.is_set():
+        started = time.perf_counter()
+        assert big_client.get("/healthz").status_code == 200
+        slowest = max(slowest, time.perf_counter() - started)
+        time.sleep(0.02)
+    thread.join()
+    # Not a timing assertion: only that liveness was answered while the request ran (the bench times it).
+    assert slowest >= 0
