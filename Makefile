@@ -13,7 +13,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
 
 install: $(VENV)/.installed
 
@@ -46,7 +46,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-quality bench-serve
+bench: bench-quality bench-serve bench-reliability
+
+# Overload at 1x/2x/4x the sustainable rate, hostile texts by size, training killed and resumed; README table.
+bench-reliability: model
+	$(BIN)/python benchmarks/reliability.py --model $(MODEL) --update-readme README.md
 
 # Scores of the default model on the held-out test sets; rewrites the table in README.md.
 bench-quality: model
