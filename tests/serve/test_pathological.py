@@ -77,3 +77,23 @@ def test_liveness_is_answered_while_the_largest_pathological_text_runs(big_clien
     thread.join()
     # Not a timing assertion: only that liveness was answered while the request ran (the bench times it).
     assert slowest >= 0
+
+
+def test_overload_in_small_is_refused_with_429_and_no_server_error(models_root):
+    # CI's small version of the overload bench: 24 clients at once against a 20 ms budget of queued work.
+    import concurrent.futures
+
+    text = "Turkey shelled the town. Damascus condemned Ankara. Washington said nothing. " * 30
+    with make_client(models_root, max_queue_wait_s=0.02, request_timeout_s=30) as client:
+        wait_ready(client)
+        client.post("/v1/analyze", json={"text": text})  # the throughput is measured from this one
+
+        def post(_: int):
+            return client.post("/v1/analyze", json={"text": text})
+
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            responses = list(pool.map(post, range(24)))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 429} and 200 in statuses and 429 in statuses, statuses
+    refused = next(r for r in responses if r.status_code == 429)
+    assert int(refused.headers["retry-after"]) >= 1 and refused.json()["error"]["setting"] == "max_queue_wait_s"
