@@ -6,7 +6,7 @@ and under bfloat16 autocast with the same dropout masks. Prints, per batch, the 
 gradients and the relative error ``|g_bf16 - g_fp32| / |g_fp32|`` (the word-embedding gradient left out: its rows
 are mostly zero), against the baseline of SGD's own noise: the relative distance between the float32 gradients of
 two successive batches. A relative error far below that baseline is the check behind the statement in
-docs/experiments.md that bfloat16 autocast does not explain the gap between CPU and GPU runs.
+benchmarks/EXPERIMENTS.md that bfloat16 autocast does not explain the gap between CPU and GPU runs.
 """
 
 from __future__ import annotations

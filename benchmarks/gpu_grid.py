@@ -9,7 +9,7 @@ only while the median run time still fits before the deadline, so what comes bac
     python benchmarks/gpu_grid.py --out OUT --deadline 515 --workers 12 [--base DIR] [--fp16-base DIR]
 
 ``--fp16-base DIR``: a base model directory whose weights are stored as float16 in ``model16.safetensors`` (to carry
-the base encoder within a transfer limit); they are widened back to float32 before training. docs/experiments.md
+the base encoder within a transfer limit); they are widened back to float32 before training. benchmarks/EXPERIMENTS.md
 has the grid of 2026-11-27 and its results (benchmarks/results/gpu_grid.jsonl).
 """
 

@@ -1,7 +1,7 @@
 """Issue 26's lever rule: which minority-recall lever, if any, joins the default recipe; decided on dev only.
 
 Each ``--run NAME DIR`` is one recipe's seed-42 model (the first is the baseline, `default`). Every model is scored
-on what may decide (docs/experiments.md, "Every named actor", rule written before the runs finished):
+on what may decide (benchmarks/EXPERIMENTS.md, "Every named actor", rule written before the runs finished):
 - the actor-balanced stance macro-F1 on data/fakes_stance/dev_balanced.jsonl from the network's own argmax (no
   prior correction; a temperature changes no label), each actor's macro-F1 and the mean favor recall over actors;
 - NewsMTSC dev (dev_rw + dev_mt pooled) stance macro-F1;

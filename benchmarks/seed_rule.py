@@ -7,7 +7,7 @@ beside the model directory in ``<dir>.seed_rule.json`` and reused while its weig
 - NewsMTSC dev (dev_rw + dev_mt, pooled) and FA-KES stance dev;
 - UNSCon half 0 (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
 
-The rule is the one docs/experiments.md wrote down before the runs ("Teacher labels for unlabelled news", the rule
+The rule is the one benchmarks/EXPERIMENTS.md wrote down before the runs ("Teacher labels for unlabelled news", the rule
 for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict is
 printed as provisional. ``--recorded FILE`` takes the pairs of an earlier ``--output`` for the seeds not given
 with ``--pair`` (whose weights are gone), so a rule can run over several sessions; a BASELINE or CANDIDATE given as

@@ -16,7 +16,7 @@ countries they do not target.
     python benchmarks/unscon.py --model models/default [--model OTHER ...] [--half 0|1] [--output FILE]
 
 ``--half``: only the speeches with ``int(sha1(file_id), 16) % 2`` equal to it. Half 0 may select a recipe (the rule
-in docs/experiments.md, "Teacher labels for unlabelled news"); half 1 only reports.
+in benchmarks/EXPERIMENTS.md, "Teacher labels for unlabelled news"); half 1 only reports.
 """
 
 from __future__ import annotations

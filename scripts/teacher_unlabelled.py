@@ -17,7 +17,7 @@ The bundled data/distill/teacher_pairs*.jsonl came from the teachers A ``--batch
 --layer-lr-decay 1``). Their base was shrunk as ``scripts/shrink_base.py --base models/teacher-base --int8 all
 --parts 3`` does; that run also zeroed the word-embedding rows of tokens that occur in no bundled text, which no
 input read. The students got the subset of ``scripts/unlabelled_pairs.py`` with its default 1,500 pairs a source
-(docs/experiments.md).
+(benchmarks/EXPERIMENTS.md).
 
 In a student's overrides, ``{soft}`` stands for the soft-label file written, and a ``+pairs`` argument (removed)
 adds the teacher-labelled training file to the config's training files.
