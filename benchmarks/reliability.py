@@ -130,7 +130,9 @@ def overload(model: str, seconds: float, timeout_s: float) -> dict:
 
 
 def pathological(model: str, sizes: list[int]) -> dict:
-    server = Server(model, {"STANCE_MAX_DOCUMENT_CHARS": str(max(sizes)), "STANCE_MAX_BODY_BYTES": "50000000"})
+    limits = {"STANCE_MAX_DOCUMENT_CHARS": str(max(sizes)), "STANCE_MAX_BODY_BYTES": "50000000",
+              "STANCE_QUEUE_MAX_ITEMS": "10000000", "STANCE_REQUEST_TIMEOUT_S": "900"}  # fmt: skip
+    server = Server(model, limits)
     url = f"{server.base}/v1/analyze"
     kinds = {}
     try:
