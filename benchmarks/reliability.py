@@ -219,7 +219,7 @@ def kills(tries: int, seed: int) -> dict:
         process = train(out)
         # Kill 1-3 times at random moments within the run's length (startup, a step, an evaluation or a save).
         for _ in range(rng.randint(1, 3)):
-            time.sleep(rng.uniform(0.2, 1.0) * seconds)
+            time.sleep(rng.uniform(0.1, 0.7) * seconds)
             if process.poll() is not None:
                 break
             process.send_signal(signal.SIGKILL)

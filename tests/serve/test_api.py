@@ -364,3 +364,11 @@ def test_overload_is_refused_by_estimated_time_with_retry_after(client):
     finally:
         batcher.throughput, batcher.queued_items = saved
     assert client.post("/v1/classify", json=item).status_code == 200
+
+
+def test_responses_written_piece_by_piece_are_the_same_json():
+    from serve.app import json_bytes
+
+    payload = {"model": "m", "documents": [{"id": 1, "sentences": [{"i": i, "t": "é\u2028"} for i in range(50)]}] * 3}
+    for value in (payload, {}, [], [1], {"a": [[[[1, 2]]], None]}, "x", 2.5):
+        assert json_bytes(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
