@@ -260,7 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="fine-tune a model on labelled files", description="Fine-tune a model.")
     train.add_argument("--config", help="YAML or JSON config file; flags below override it")
-    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint of an interrupted run")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest complete checkpoint of an interrupted run (none: start again, saying why)",
+    )
     add_config_arguments(train)
     train.set_defaults(run=_train)
 

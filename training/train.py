@@ -511,24 +511,22 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     fingerprint = {k: config.to_dict()[k] for k in RESUME_FIELDS}
     start_from: Path | None = None
     if resume:
+        # A run killed before its first complete checkpoint has nothing to continue: it starts again, and says why.
         saved = work / "train_config.json"
-        if not saved.is_file() or not list(work.glob("checkpoint-*")):
-            raise ConfigError(f"--resume: no checkpoint in {work} to resume from")
-        start_from, skipped = newest_complete(work)
+        start_from, skipped = newest_complete(work) if work.is_dir() else (None, [])
         for folder, reason in skipped:
             log.warning("--resume: skipping %s: %s", folder.name, reason)
-        if start_from is None:
-            raise ConfigError(
-                f"--resume: no complete checkpoint in {work} to resume from ("
-                + "; ".join(f"{f.name}: {r}" for f, r in skipped)
-                + "); start again without --resume"
-            )
-        log.info("--resume: continuing from %s", start_from.name)
-        before = json.loads(saved.read_text())
-        changed = sorted(k for k in RESUME_FIELDS if before.get(k) != fingerprint[k])
-        if changed:
-            raise ConfigError(f"--resume: settings differ from the interrupted run: {changed}")
-    else:
+        if start_from is None or not saved.is_file():
+            why = "; ".join(f"{f.name}: {r}" for f, r in skipped) or "the run ended before its first checkpoint"
+            log.warning("--resume: nothing to resume from in %s (%s): starting from the beginning", work, why)
+            resume, start_from = False, None
+        else:
+            log.info("--resume: continuing from %s", start_from.name)
+            before = json.loads(saved.read_text())
+            changed = sorted(k for k in RESUME_FIELDS if before.get(k) != fingerprint[k])
+            if changed:
+                raise ConfigError(f"--resume: settings differ from the interrupted run: {changed}")
+    if not resume:
         shutil.rmtree(work, ignore_errors=True)
 
     # The new weights (heads, marker tokens) are drawn from `init_seed`; the Trainer then seeds data order and

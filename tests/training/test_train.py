@@ -199,10 +199,13 @@ def test_resume_continues_from_the_last_checkpoint(tiny_base, data, tmp_path):
     assert json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == 2 * saved_at
 
 
-def test_resume_without_checkpoint_is_an_error(tiny_base, data, tmp_path, capsys):
+def test_resume_without_a_checkpoint_starts_from_the_beginning_and_says_so(tiny_base, data, tmp_path, caplog):
+    # A run killed before its first checkpoint: --resume (what a retry loop passes every time) trains it afresh.
     train_file, _ = data
-    assert main([*cli_args(tiny_base, train_file, tmp_path / "m"), "--resume"]) == 2
-    assert "no checkpoint" in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING, logger="stance.train"):
+        assert main([*cli_args(tiny_base, train_file, tmp_path / "m"), "--resume"]) == 0
+    assert "nothing to resume from" in caplog.text and "ended before its first checkpoint" in caplog.text
+    assert (tmp_path / "m" / PROJECT_FILE).exists()
 
 
 def test_init_from_continues_a_fine_tuned_model(tiny_model, data, tmp_path):
@@ -688,15 +691,18 @@ def test_resume_skips_a_checkpoint_cut_off_while_saving_and_says_so(tiny_base, d
     assert json.loads((path / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == 6
 
 
-def test_resume_without_a_complete_checkpoint_says_why(tiny_base, data, tmp_path):
+def test_resume_without_a_complete_checkpoint_says_why_and_starts_again(tiny_base, data, tmp_path, caplog):
     config = tiny_config(tiny_base, data, tmp_path / "none", max_steps=4, evals_per_epoch=2, early_stopping_patience=0)
     with pytest.raises(KeyboardInterrupt):
         train(config, callbacks=[CrashAfterFirstCheckpoint()])
     (checkpoint,) = checkpoints_dir(config.output_dir).glob("checkpoint-*")
     (checkpoint / "COMPLETE").unlink()
     (checkpoint / "optimizer.pt").write_bytes(b"PK\x03\x04 cut")
-    with pytest.raises(ConfigError, match=r"no complete checkpoint .*optimizer\.pt is cut off"):
-        train(config, resume=True)
+    record = RecordStart()
+    with caplog.at_level(logging.WARNING, logger="stance.train"):
+        train(config, resume=True, callbacks=[record])
+    assert re.search(r"nothing to resume from .*optimizer\.pt is cut off.*starting from the beginning", caplog.text)
+    assert record.start_step == 0
 
 
 def test_a_resumed_run_stops_early_where_the_uninterrupted_run_stops(tiny_base, data, tmp_path):
