@@ -50,7 +50,7 @@ bench: bench-quality bench-serve bench-reliability
 
 # Overload at 1x/2x/4x the sustainable rate, hostile texts by size, training killed and resumed; README table.
 bench-reliability: model
-	$(BIN)/python benchmarks/reliability.py --model $(MODEL) --update-readme README.md
+	$(BIN)/python benchmarks/reliability.py --model $(MODEL) --update-readme docs/api.md
 
 # Scores of the default model on the held-out test sets; rewrites the table in README.md.
 bench-quality: model
