@@ -19,7 +19,7 @@ from starlette.routing import Match
 
 from model.actors import ActorRegistry
 from serve.batcher import MicroBatcher
-from serve.errors import ApiError, error_response, install_error_handlers, internal_error, too_large
+from serve.errors import ApiError, error_response, install_error_handlers, internal_error, invalid_json, too_large
 from serve.labelling import LabelQueue
 from serve.metrics import ServiceMetrics
 from serve.pages import page
@@ -122,7 +122,8 @@ class BodyLimit:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await self._reject(scope, receive, send, int(length))
         chunks, seen, more = [], 0, True
@@ -136,17 +137,12 @@ class BodyLimit:
             if seen > self.limit:
                 return await self._reject(scope, receive, send, seen)
         body: bytes | None = b"".join(chunks)
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"json")
-        if body and b"json" in content_type.lower():
+        if body and b"json" in headers.get(b"content-type", b"json").lower():
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:  # JSON is UTF-8 (RFC 8259); FastAPI itself would answer a bare 400
-                return await error_response(
-                    422,
-                    "invalid_json",
-                    f"the request body is not valid JSON: it is not UTF-8 (byte 0x{body[exc.start]:02x} at byte "
-                    f"{exc.start + 1})",
-                )(scope, receive, send)
+                reason = f"it is not UTF-8 (byte 0x{body[exc.start]:02x} at byte {exc.start + 1})"
+                return await invalid_json(reason)(scope, receive, send)
 
         async def replay():
             nonlocal body

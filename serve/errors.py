@@ -91,7 +91,12 @@ def _json_error(document: Any, position: Any, reason: str) -> JSONResponse:
         if isinstance(document, str):
             before = document[:position]
             where += f" (line {before.count(chr(10)) + 1}, column {position - before.rfind(chr(10))})"
-    return error_response(422, "invalid_json", f"the request body is not valid JSON: {reason}{where}")
+    return invalid_json(f"{reason}{where}")
+
+
+def invalid_json(reason: str) -> JSONResponse:
+    """422 invalid_json: the body as a whole is bad (not JSON, or not UTF-8), so no field is named."""
+    return error_response(422, "invalid_json", f"the request body is not valid JSON: {reason}")
 
 
 def install_error_handlers(app: FastAPI) -> None:

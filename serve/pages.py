@@ -21,8 +21,9 @@ def _hash(source: str) -> str:
 
 def content_security_policy(html: str) -> str:
     """The policy for a page: each inline <script> and <style> block allowed by its SHA-256, everything else off."""
-    scripts = [_hash(body) for kind, body in _INLINE.findall(html) if kind == "script"]
-    styles = [_hash(body) for kind, body in _INLINE.findall(html) if kind == "style"]
+    blocks = _INLINE.findall(html)
+    scripts = [_hash(body) for kind, body in blocks if kind == "script"]
+    styles = [_hash(body) for kind, body in blocks if kind == "style"]
     return "; ".join(
         [
             "default-src 'none'",
