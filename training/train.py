@@ -298,15 +298,18 @@ def reinit_top_layers(encoder: torch.nn.Module, count: int) -> None:
     if count > num_layers:
         raise ConfigError(f"reinit_layers: the encoder has {num_layers} layers, not {count}")
     std = float(getattr(encoder.config, "initializer_range", 0.02))
-    for layer in stacks[0][-count:]:
-        for module in layer.modules():
-            if isinstance(module, torch.nn.Linear):
-                torch.nn.init.normal_(module.weight, mean=0.0, std=std)
-                if module.bias is not None:
-                    torch.nn.init.zeros_(module.bias)
-            elif isinstance(module, torch.nn.LayerNorm):
-                torch.nn.init.ones_(module.weight)
-                torch.nn.init.zeros_(module.bias)
+    # Tensor methods, not torch.nn.init: while any thread is inside from_pretrained, transformers swaps
+    # torch.nn.init's functions for ones that skip parameters it loaded, and these were loaded.
+    with torch.no_grad():
+        for layer in stacks[0][-count:]:
+            for module in layer.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.weight.normal_(mean=0.0, std=std)
+                    if module.bias is not None:
+                        module.bias.zero_()
+                elif isinstance(module, torch.nn.LayerNorm):
+                    module.weight.fill_(1.0)
+                    module.bias.zero_()
 
 
 def freeze_bottom_layers(encoder: torch.nn.Module, count: int) -> int:

@@ -547,6 +547,19 @@ def test_reinit_layers_draws_only_the_top_layers_afresh(tiny_base, tmp_path):
         reinit_top_layers(encoder, 3)
 
 
+def test_reinit_layers_works_while_another_thread_loads_a_model(tiny_base):
+    """CI once saw the top layer unchanged: another thread's from_pretrained had swapped torch.nn.init's
+    functions for ones that skip loaded parameters."""
+    from transformers import AutoModel
+
+    initialization = pytest.importorskip("transformers.initialization")
+    encoder = AutoModel.from_pretrained(tiny_base)
+    before = encoder.encoder.layer[-1].output.dense.weight.clone()
+    with initialization.guard_torch_init_functions():
+        reinit_top_layers(encoder, 1)
+    assert not torch.equal(encoder.encoder.layer[-1].output.dense.weight, before)
+
+
 def test_reinit_layers_is_saved_and_needs_a_base_model(tiny_base, data, tmp_path):
     path = train(tiny_config(tiny_base, data, tmp_path / "reinit", max_steps=1, reinit_layers=1))
     assert json.loads((path / PROJECT_FILE).read_text())["training_config"]["reinit_layers"] == 1
