@@ -8,13 +8,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from analysis.corpus import BadRow, CorpusError, count_documents, iter_documents
-from model.pipeline import Document, DocumentAnalyzer, DocumentResult, carried_fields, document_to_dict, json_value
+from analysis.formats import cast_cell, column_kind, document_to_dict, flatten, unify_kinds
+from model.extraction import Document
+from model.pipeline import DocumentAnalyzer
+from model.regroup import DocumentResult
 
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
 
@@ -33,102 +36,6 @@ class AnalyzeStats:
         )
 
 
-def flatten(
-    result: DocumentResult, sentiment_labels: Sequence[str] = (), stance_labels: Sequence[str] = ()
-) -> Iterator[dict[str, Any]]:
-    """One row per (sentence, actor); a sentence with no actor gives one row with an empty actor.
-
-    Every row has a probability column for every label, empty where there is nothing to score. Carried fields come
-    after the id, renamed where they collide with a column of the output (`carried_fields`), as plain cells (`_scalar`).
-    """
-    base = {"id": result.id, **{k: _scalar(v) for k, v in carried_fields(result.meta).items()}}
-    no_stance = {f"stance_p_{k}": None for k in stance_labels}
-    for s in result.sentences:
-        row = {
-            **base,
-            "sentence_index": s.index,
-            "sentence_start": s.start,
-            "sentence_end": s.end,
-            "sentence": s.text,
-            "boilerplate": s.boilerplate,
-            "truncated": s.truncated,
-            "sentiment": s.sentiment.label if s.sentiment else None,
-            **{f"sentiment_p_{k}": (s.sentiment.probabilities[k] if s.sentiment else None) for k in sentiment_labels},
-        }
-        if not s.actors:
-            yield {
-                **row, "actor": None, "mentioned": None, "mentions": None, "mention_texts": None, "stance": None,
-                **no_stance,
-            }  # fmt: skip
-        for a in s.actors:
-            yield {
-                **row,
-                "actor": a.actor,
-                "mentioned": a.mentioned,
-                "mentions": ";".join(f"{m.start}-{m.end}" for m in a.mentions),
-                "mention_texts": ";".join(s.text[m.start - s.start : m.end - s.start] for m in a.mentions),
-                "stance": a.stance.label if a.stance else None,
-                **no_stance,
-                **{f"stance_p_{k}": v for k, v in (a.stance.probabilities if a.stance else {}).items()},
-            }
-
-
-def _scalar(value: Any) -> Any:
-    """A carried value as one cell: dates as ISO 8601 text, NaN as empty, lists and mappings as JSON text."""
-    value = json_value(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-# Parquet types of the columns `flatten` writes itself; carried columns get theirs from their values (`_kind`).
-FIXED_KINDS = {
-    "id": "str", "sentence_index": "int", "sentence_start": "int", "sentence_end": "int", "sentence": "str",
-    "boilerplate": "bool", "truncated": "bool", "sentiment": "str", "actor": "str", "mentioned": "bool",
-    "mentions": "str", "mention_texts": "str", "stance": "str",
-}  # fmt: skip
-
-
-def _kind(column: str, values: Iterable[Any]) -> str | None:
-    """The Parquet kind of a column's values ('bool', 'int', 'float', 'str'), None while they are all empty.
-    Values of different kinds make a text column, except whole and decimal numbers, which make a float column."""
-    if column in FIXED_KINDS:
-        return FIXED_KINDS[column]
-    if column.startswith(("stance_p_", "sentiment_p_")):
-        return "float"
-    kinds = set()
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            kinds.add("bool")
-        elif isinstance(value, int):
-            kinds.add("int" if -(2**63) <= value < 2**63 else "str")
-        elif isinstance(value, float):
-            kinds.add("float")
-        else:
-            kinds.add("str")
-    return _unify(kinds)
-
-
-def _unify(kinds: set[str]) -> str | None:
-    if not kinds:
-        return None
-    if len(kinds) == 1:
-        return next(iter(kinds))
-    return "float" if kinds == {"int", "float"} else "str"
-
-
-def _cast(value: Any, kind: str | None) -> Any:
-    if value is None:
-        return None
-    if kind == "float" and not isinstance(value, float):
-        return float(value)
-    if kind in ("str", None) and not isinstance(value, str):
-        return str(value)
-    return value
-
-
 class ResultWriter:
     """Writes analyzed documents as JSONL (one document a line) or flattened CSV / Parquet, chunk by chunk.
 
@@ -139,7 +46,7 @@ class ResultWriter:
     """
 
     def __init__(
-        self, path: str | None, labels: dict[str, Sequence[str]] | None = None, report=None, buffer: bool = False
+        self, path: str | None, labels: Mapping[str, Sequence[str]] | None = None, report=None, buffer: bool = False
     ) -> None:
         self.path = Path(path) if path else None
         self.format = self.path.suffix.lower() if self.path else ".jsonl"
@@ -204,8 +111,8 @@ class ResultWriter:
         changed = grown
         for column in self._columns:
             old = self._kinds.get(column)
-            new = _kind(column, (row.get(column) for row in rows))
-            kind = old if new is None else new if old is None else _unify({old, new})
+            new = column_kind(column, (row.get(column) for row in rows))
+            kind = old if new is None else new if old is None else unify_kinds({old, new})
             changed = changed or kind != old
             self._kinds[column] = kind
         if changed or self._parquet is None:
@@ -230,7 +137,7 @@ class ResultWriter:
         import pyarrow as pa
 
         assert self._columns is not None
-        columns = {c: [_cast(row.get(c), self._kinds.get(c)) for row in rows] for c in self._columns}
+        columns = {c: [cast_cell(row.get(c), self._kinds.get(c)) for row in rows] for c in self._columns}
         return pa.Table.from_pydict(columns, schema=self._schema())
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -321,7 +228,7 @@ def analyze_corpus(
     stats = AnalyzeStats()
     total = count_documents(input_path)
     bar = tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    labels = {t.name: t.labels for t in analyzer.predictor.tasks}
+    labels = analyzer.labels
     # With on_bad_row="fail" a bad row must leave no output, on stdout too, so stdout output is held until the end.
     with ResultWriter(output_path, labels, report, buffer=on_bad_row == "fail") as writer:
         chunk: list[Document] = []

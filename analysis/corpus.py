@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.pipeline import Document
+from model.extraction import Document
 from model.records import BOM, RecordFileError, count_rows, read_records, record_format, unit_of
 
 

@@ -20,7 +20,8 @@ from analysis.analyze import analyze_corpus  # noqa: E402
 from analysis.corpus import iter_documents  # noqa: E402
 from analysis.summarize import summarize  # noqa: E402
 from model.actors import ActorRegistry  # noqa: E402
-from model.pipeline import Document, DocumentAnalyzer  # noqa: E402
+from model.extraction import Document  # noqa: E402
+from model.pipeline import DocumentAnalyzer  # noqa: E402
 from model.predictor import StancePredictor  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), ActorRegistry.default())
+    analyzer = DocumentAnalyzer.from_predictor(StancePredictor.from_dir(args.model), ActorRegistry.default())
 
     started = time.perf_counter()
     stats = analyze_corpus(analyzer, args.corpus, str(work / "analyzed.jsonl"), progress=False)
@@ -42,10 +43,9 @@ def main() -> None:
     summarize_seconds = time.perf_counter() - started
 
     documents = [d for d in iter_documents(args.corpus) if isinstance(d, Document)]
-    plan = analyzer.plan(documents)
+    extraction = analyzer.extractor.extract(documents)
     started = time.perf_counter()
-    analyzer.predictor.predict_sentences(plan.sentence_texts)
-    analyzer.predictor.predict(plan.pairs, kinds=("pair",))
+    analyzer.predict(extraction.pairs, extraction.sentence_texts)
     model_seconds = time.perf_counter() - started
 
     img = REPO / "docs/img"

@@ -45,12 +45,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def baseline(model: str, n: int) -> dict:
     from model.actors import ActorRegistry
-    from model.pipeline import Document, DocumentAnalyzer
+    from model.extraction import Document
+    from model.pipeline import DocumentAnalyzer
     from model.predictor import StancePredictor
     from model.types import Pair
 
     predictor = StancePredictor.from_dir(model)
-    analyzer = DocumentAnalyzer(predictor, ActorRegistry.default())
+    analyzer = DocumentAnalyzer.from_predictor(predictor, ActorRegistry.default())
     analyzer.analyze([Document("w", ARTICLE)])
     analyze = [_timed(lambda: analyzer.analyze([Document("a", ARTICLE)])) for _ in range(n)]
     pair = Pair(PAIR["text"], PAIR["target"])

@@ -65,7 +65,7 @@ def evaluation_sets() -> tuple[list[dict], list[dict]]:
 def items(args: argparse.Namespace) -> None:
     from analysis.corpus import iter_documents
     from model.actors import ActorRegistry
-    from model.pipeline import Document
+    from model.extraction import Document
     from training.suggest import candidates
 
     labelled = first_round()

@@ -7,7 +7,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.routing import Match
 
 from model.actors import ActorRegistry
+from model.pipeline import Predictions
+from model.types import Pair
 from serve.batcher import MicroBatcher
 from serve.errors import ApiError, error_response, install_error_handlers, internal_error, invalid_json, too_large
 from serve.labelling import LabelQueue
@@ -318,15 +320,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = None
         if body.actors is not None:
             registry = ActorRegistry.from_records([a.model_dump() for a in body.actors], source="request actors")
-        plan = await run_in_threadpool(handle.analyzer.plan, documents, body.score_all_actors, registry)
         assert state.batcher is not None
-        stance, sentiment = await state.batcher.predict(handle, plan.pairs, plan.sentence_texts)
+        batcher = state.batcher
+
+        async def predict(pairs: Sequence[Pair], texts: Sequence[str]) -> Predictions:
+            return await batcher.predict(handle, pairs, texts)
+
+        results = await handle.analyzer.analyze_async(documents, predict, body.score_all_actors, registry)
 
         def respond() -> bytes:
-            results = handle.analyzer.assemble(plan, sentiment, stance)
             return json_bytes({"model": handle.model_id, "documents": [document_out(r) for r in results]})
 
-        # Assembling and serialising a large response take long enough to stall /healthz: off the event loop.
+        # Serialising a large response takes long enough to stall /healthz: off the event loop.
         return JSONBytes(await run_in_threadpool(respond))
 
     @app.post(

@@ -19,9 +19,11 @@ import contextlib
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from model.pipeline import Predictions, PredictorStep
 from model.types import Pair, Prediction
 from serve.errors import ApiError
 from serve.metrics import ServiceMetrics
@@ -31,8 +33,8 @@ from serve.state import ModelHandle
 @dataclass
 class Job:
     handle: ModelHandle
-    pairs: list[Pair]
-    texts: list[str]
+    pairs: Sequence[Pair]
+    texts: Sequence[str]
     future: asyncio.Future
     enqueued: float = field(default_factory=time.perf_counter)
 
@@ -82,7 +84,7 @@ class MicroBatcher:
                 await self.task
         self.executor.shutdown(wait=True)
 
-    async def predict(self, handle: ModelHandle, pairs: list[Pair], texts: list[str]):
+    async def predict(self, handle: ModelHandle, pairs: Sequence[Pair], texts: Sequence[str]) -> Predictions:
         """(pair-task predictions for ``pairs``, sentence-task predictions for ``texts``)."""
         job = Job(handle, pairs, texts, asyncio.get_running_loop().create_future())
         if job.size == 0:
@@ -194,8 +196,7 @@ class MicroBatcher:
     def _run(self, handle: ModelHandle, jobs: list[Job]) -> list[tuple[list[Prediction], list[Prediction]]]:
         pairs = [p for j in jobs for p in j.pairs]
         texts = [t for j in jobs for t in j.texts]
-        pair_out = handle.predictor.predict(pairs, batch_size=self.batch_size, kinds=("pair",)) if pairs else []
-        text_out = handle.predictor.predict_sentences(texts, batch_size=self.batch_size) if texts else []
+        pair_out, text_out = PredictorStep(handle.predictor, self.batch_size)(pairs, texts)
         results, p, t = [], 0, 0
         for job in jobs:
             results.append((pair_out[p : p + len(job.pairs)], text_out[t : t + len(job.texts)]))

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from model.actors import ActorRegistryError
+from model.extraction import AnalysisInputError
 from model.model_dir import ModelDirError
-from model.pipeline import AnalysisInputError
 
 log = logging.getLogger("stance.serve")
 

@@ -16,7 +16,9 @@ from pydantic import (
     model_validator,
 )
 
-from model.pipeline import Document, DocumentResult, document_to_dict
+from analysis.formats import document_to_dict
+from model.extraction import Document
+from model.regroup import DocumentResult
 from model.types import Pair, Prediction, Span
 
 

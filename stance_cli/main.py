@@ -121,20 +121,21 @@ def _soft_labels(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from analysis.analyze import analyze_corpus
     from model.actors import ActorRegistry
-    from model.pipeline import AnalysisInputError, DocumentAnalyzer
+    from model.extraction import AnalysisInputError, check_actor_names
+    from model.pipeline import DocumentAnalyzer
     from model.predictor import StancePredictor
 
     registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
-    analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), registry, batch_size=args.batch_size)
     score_all: bool | list[str] = False
     if args.score_all_actors is not None:
         score_all = args.score_all_actors or True
     try:
-        analyzer.plan([], score_all_actors=score_all)  # checks the names before any document is read
+        check_actor_names(registry, score_all)  # before the model loads or any document is read
     except AnalysisInputError as exc:
         flag = {"score_all_actors": "--score-all-actors"}.get(exc.field, exc.field)
         print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    analyzer = DocumentAnalyzer.from_predictor(StancePredictor.from_dir(args.model), registry, args.batch_size)
     stats = analyze_corpus(
         analyzer,
         args.input,
@@ -189,7 +190,7 @@ def _suggest(args: argparse.Namespace) -> int:
         from model.pipeline import DocumentAnalyzer
         from model.predictor import StancePredictor
 
-        analyzer = DocumentAnalyzer(StancePredictor.from_dir(args.model), registry)
+        analyzer = DocumentAnalyzer.from_predictor(StancePredictor.from_dir(args.model), registry)
     summary = suggest(
         args.input, args.n, args.output, analyzer, registry, exclude=args.exclude, random_mode=args.random,
         per_document=args.per_document, per_actor=args.per_actor, seed=args.seed, output_format=args.format,

@@ -27,9 +27,9 @@ from typing import Any
 
 from analysis.corpus import iter_documents
 from model.actors import ActorRegistry
-from model.pipeline import Document, DocumentAnalyzer
+from model.extraction import Document, PairExtractor
+from model.pipeline import DocumentAnalyzer
 from model.records import read_records
-from model.sentences import split_sentences
 
 log = logging.getLogger("stance.suggest")
 
@@ -134,17 +134,12 @@ def candidates(
                             s.sentiment.probabilities if s.sentiment else {},
                         )  # fmt: skip
         else:
-            for doc in batch:
-                for sentence in split_sentences(doc.text):
-                    if sentence.boilerplate:
-                        continue
-                    text = sentence.text
-                    for actor, spans in registry.find_mentions(text).items():
-                        first = spans[0]
-                        yield Candidate(
-                            doc.id, str(doc.meta.get("source", "")), sentence.index, text, actor, first.start,
-                            first.end, text[first.start : first.end],
-                        )  # fmt: skip
+            for doc, sentence, pair in PairExtractor(registry).extract(batch).owned_pairs():
+                first = pair.spans[0]
+                yield Candidate(
+                    doc.id, str(doc.meta.get("source", "")), sentence.index, pair.text, pair.target or "", first.start,
+                    first.end, pair.text[first.start : first.end],
+                )  # fmt: skip
 
     for doc in documents:
         batch.append(doc)

@@ -208,7 +208,9 @@ def test_columns_that_change_type_or_appear_late_are_kept(tiny_model, tmp_path):
     rows = [{"id": f"m{i}", "text": "Syria rejected.", "year": 2017} for i in range(4)]
     rows += [{"id": f"m{i}", "text": "Syria rejected.", "year": "unknown", "late": "x"} for i in range(4, 6)]
     source = write_jsonl(tmp_path / "mixed.jsonl", rows)
-    analyzer = DocumentAnalyzer(StancePredictor.from_dir(tiny_model, device="cpu"), ActorRegistry.default())
+    analyzer = DocumentAnalyzer.from_predictor(
+        StancePredictor.from_dir(tiny_model, device="cpu"), ActorRegistry.default()
+    )
     for suffix in (".csv", ".parquet"):
         out = tmp_path / f"out{suffix}"
         analyze_corpus(analyzer, source, str(out), chunk_size=2, progress=False, report=lambda message: None)

@@ -1,31 +1,20 @@
 from __future__ import annotations
 
-import datetime
-import decimal
-import json
+import asyncio
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from analysis.formats import document_to_dict
 from model.actors import ActorRegistry
-from model.pipeline import (
-    ActorStance,
-    Document,
-    DocumentAnalyzer,
-    DocumentResult,
-    SentenceResult,
-    document_to_dict,
-    net_stance,
-)
+from model.extraction import Document
+from model.pipeline import DocumentAnalyzer
 from model.predictor import StancePredictor
-from model.types import Span, TaskPrediction
 from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
 def analyzer(tiny_model):
-    return DocumentAnalyzer(StancePredictor.from_dir(tiny_model, device="cpu"), ActorRegistry.default())
+    return DocumentAnalyzer.from_predictor(StancePredictor.from_dir(tiny_model, device="cpu"), ActorRegistry.default())
 
 
 def test_example_article(analyzer):
@@ -75,41 +64,14 @@ def test_score_all_actors_and_custom_registry(analyzer):
         analyzer.analyze([doc], score_all_actors=["Mars"])
 
 
-def test_net_stance():
-    assert net_stance([{"against": 1.0, "neutral": 0.0, "favor": 0.0}]) == -1
-    assert net_stance(
-        [{"against": 0.2, "neutral": 0.2, "favor": 0.6}, {"against": 0.6, "neutral": 0.2, "favor": 0.2}]
-    ) == pytest.approx(0)
-    assert net_stance([{"neg": 1.0}]) is None
+def test_an_async_predict_step_gives_the_same_results(analyzer):
+    """The API passes its micro-batcher in as the predict step; the path around it is the same."""
+    docs = [Document("a", "Turkey shelled the town. Nothing else."), Document("b", "Washington met Ankara.")]
+    calls = []
 
+    async def predict(pairs, texts):
+        calls.append((len(pairs), len(texts)))
+        return analyzer.predict(pairs, texts)
 
-def result_with_meta(meta):
-    stance = TaskPrediction("neutral", {"against": 0.1, "neutral": 0.8, "favor": 0.1})
-    sentence = SentenceResult(0, 0, 6, "Syria.", stance, (ActorStance("Syria", (Span(0, 5),), stance),))
-    return DocumentResult("chosen", meta, (sentence,), {})
-
-
-def test_carried_values_become_plain_json():
-    meta = {
-        "date": datetime.datetime(2017, 4, 7, 10, 30),
-        "day": datetime.date(2017, 4, 7),
-        "missing": pd.NaT,
-        "score": float("nan"),
-        "price": decimal.Decimal("2.50"),
-        "raw": b"SANA",
-        "count": np.int64(3),
-        "tags": np.array(["a", "b"]),
-    }
-    line = json.dumps(document_to_dict(result_with_meta(meta)), allow_nan=False)
-    back = json.loads(line)
-    assert back["date"] == "2017-04-07T10:30:00" and back["day"] == "2017-04-07"
-    assert back["missing"] is None and back["score"] is None
-    assert back["price"] == 2.5 and back["raw"] == "SANA" and back["count"] == 3 and back["tags"] == ["a", "b"]
-
-
-def test_the_documents_own_fields_win_and_colliding_carried_fields_are_renamed():
-    meta = {"id": "orig", "sentences": 5, "actors": ["x"], "input_id": "taken", "source": "sana"}
-    out = document_to_dict(result_with_meta(meta))
-    assert out["id"] == "chosen" and isinstance(out["sentences"], list) and isinstance(out["actors"], dict)
-    assert out["input_sentences"] == 5 and out["input_actors"] == ["x"] and out["source"] == "sana"
-    assert out["input_id"] == "taken" and out["input_input_id"] == "orig"
+    assert asyncio.run(analyzer.analyze_async(docs, predict)) == analyzer.analyze(docs)
+    assert calls == [(3, 3)]

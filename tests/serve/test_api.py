@@ -199,7 +199,7 @@ def test_unhandled_error_is_the_json_shape_and_counted(client, monkeypatch):  # 
     def boom(*args, **kwargs):
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(client.app.state.service.handle.analyzer, "plan", boom)
+    monkeypatch.setattr(client.app.state.service.handle.analyzer.extractor, "extract", boom)
     error = error_of(client.post("/v1/analyze", json={"text": "Turkey spoke."}), 500)
     assert error["code"] == "internal_error" and "something broke" not in error["message"]
     assert 'stance_requests_total{route="/v1/analyze",status="500"}' in client.get("/metrics").text
