@@ -152,43 +152,6 @@ def test_empty_csv_names_the_file(tmp_path, capsys):
     assert code == 2 and f"{source}: empty file" in err
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2017-04-07", "2017-04-07 00:00"),
-        ("2017-04-07 10:00:00", "2017-04-07 10:00"),
-        ("2017-04-07T10:00:00Z", "2017-04-07 10:00"),
-        ("2017-04-07T23:30:00+02:00", "2017-04-07 23:30"),  # the date as written, not converted to UTC
-        ("20170407", "2017-04-07 00:00"),
-        ("2017-04", "2017-04-01 00:00"),
-        ("2017/04/07", "2017-04-07 00:00"),
-        ("April 7, 2017", "2017-04-07 00:00"),
-        ("7 Apr 2017", "2017-04-07 00:00"),
-        ("Fri, 07 Apr 2017 09:14:00 GMT", "2017-04-07 09:14"),
-        ("7.4.2017", "2017-04-07 00:00"),
-        ("25/04/2017", "2017-04-25 00:00"),
-        ("4/7/17", "2017-04-07 00:00"),
-        ("not a date", None),
-    ],
-)
-def test_parse_dates_formats(value, expected):
-    from analysis.summarize import parse_dates
-
-    (parsed,) = parse_dates(pd.Series([value])).tolist()
-    assert (None if pd.isna(parsed) else parsed.strftime("%Y-%m-%d %H:%M")) == expected
-
-
-def test_ambiguous_numeric_dates_follow_the_column_or_date_order():
-    from analysis.summarize import parse_dates
-
-    def months(values, order="auto"):
-        return [d.strftime("%Y-%m-%d") for d in parse_dates(pd.Series(values), order)]
-
-    assert months(["03/04/2017", "4/16/2017"]) == ["2017-03-04", "2017-04-16"]  # month first: the default
-    assert months(["03/04/2017", "25/04/2017"]) == ["2017-04-03", "2017-04-25"]  # only valid day first: day first
-    assert months(["03/04/2017"], "dmy") == ["2017-04-03"]
-
-
 def test_dates_that_do_not_parse_are_reported(tmp_path, capsys):
     docs = [
         doc("a", [("Syria", "favor")], date="2017-04-07T10:00:00Z"),
@@ -223,7 +186,7 @@ def test_unmentioned_pairs_are_left_out_unless_asked(tmp_path, capsys, suffix):
     docs = [doc("a", [("Syria", "favor"), ("Turkey", "against", False), ("Turkey", "favor", False)])]
     source = write_docs(tmp_path / "in.jsonl", docs)
     if suffix != ".jsonl":  # the flat form of stance analyze: one row per pair, with a mentioned column
-        from analysis.summarize import load_pairs
+        from analysis.analyzed import load_pairs
 
         flat = load_pairs(source)[
             ["id", "sentence_index", "actor", "mentioned", "stance", *(f"stance_p_{k}" for k in PROBS)]
