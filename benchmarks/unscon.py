@@ -13,10 +13,10 @@ Mentions are found by the project's actor registry: the default registry's Unite
 defined below. Sentences whose negative evaluation targets another country or no country are left out for the
 countries they do not target.
 
-    python benchmarks/unscon.py --model models/default [--model OTHER ...] [--half 0|1] [--output FILE]
+    python -m benchmarks.unscon --model models/default [--model OTHER ...] [--half 0|1] [--output FILE]
 
 ``--half``: only the speeches with ``int(sha1(file_id), 16) % 2`` equal to it. Half 0 may select a recipe (the rule
-in benchmarks/EXPERIMENTS.md, "Teacher labels for unlabelled news"); half 1 only reports.
+in experiments/EXPERIMENTS.md, "Teacher labels for unlabelled news"); half 1 only reports.
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ import argparse
 import csv
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 DATA = REPO / "data" / "unscon" / "sentences.csv"
 TARGETS = {"russian_federation": "Russia", "ukraine": "Ukraine", "united_states_of_america": "United States"}

@@ -1,7 +1,7 @@
 """Issue 26's lever rule: which minority-recall lever, if any, joins the default recipe; decided on dev only.
 
 Each ``--run NAME DIR`` is one recipe's seed-42 model (the first is the baseline, `default`). Every model is scored
-on what may decide (benchmarks/EXPERIMENTS.md, "Every named actor", rule written before the runs finished):
+on what may decide (experiments/EXPERIMENTS.md, "Every named actor", rule written before the runs finished):
 - the actor-balanced stance macro-F1 on data/fakes_stance/dev_balanced.jsonl from the network's own argmax (no
   prior correction; a temperature changes no label), each actor's macro-F1 and the mean favor recall over actors;
 - NewsMTSC dev (dev_rw + dev_mt pooled) stance macro-F1;
@@ -10,28 +10,26 @@ on what may decide (benchmarks/EXPERIMENTS.md, "Every named actor", rule written
 A lever is adopted if its balanced dev score beats the baseline's by ``--min-gain`` (0.02) with NewsMTSC dev at most
 ``--max-newsmtsc-drop`` (0.01) lower and the favor recall not lower; the best such lever wins. No test set is read.
 
-    python benchmarks/lever_rule.py --run default /tmp/exp/default-s42 --run oversample_actors \\
-        /tmp/exp/oversample_actors-s42 ... --output benchmarks/results/lever_rule_issue26.json
+    python -m experiments.lever_rule --run default /tmp/exp/default-s42 --run oversample_actors \\
+        /tmp/exp/oversample_actors-s42 ... --output experiments/results/lever_rule_issue26.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from model.predictor import StancePredictor
+from training.breakdown import actor_breakdown
+from training.calibrate import fit_calibration
+from training.data import load_evaluation_data
+from training.evaluate import default_actors
+from training.metrics import macro_f1
 
-from model.predictor import StancePredictor  # noqa: E402
-from training.breakdown import actor_breakdown  # noqa: E402
-from training.calibrate import fit_calibration  # noqa: E402
-from training.data import load_evaluation_data  # noqa: E402
-from training.evaluate import default_actors  # noqa: E402
-from training.metrics import macro_f1  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 BALANCED_DEV = "data/fakes_stance/dev_balanced.jsonl"
 CALIBRATION = ("data/fakes_stance/dev.jsonl", BALANCED_DEV)

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Train one recipe's seeds one after another, one CPU thread each, into $EXP/<recipe>-s<seed> (EXP: /tmp/exp).
 # A finished run is skipped, a killed one resumed from its last checkpoint (--resume), and a run that another queue
-# is training is waited for. Two queues side by side use both cores of a 2-core CPU (benchmarks/EXPERIMENTS.md).
-#   nohup scripts/seed_queue.sh default 5 6 7 &  nohup scripts/seed_queue.sh teacher_pairs 5 6 7 &
+# is training is waited for. Two queues side by side use both cores of a 2-core CPU (experiments/EXPERIMENTS.md).
+#   nohup experiments/seed_queue.sh default 5 6 7 &  nohup experiments/seed_queue.sh teacher_pairs 5 6 7 &
 set -u
 cd "$(dirname "$0")/.."
 EXP=${EXP:-/tmp/exp}

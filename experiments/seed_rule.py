@@ -7,32 +7,27 @@ beside the model directory in ``<dir>.seed_rule.json`` and reused while its weig
 - NewsMTSC dev (dev_rw + dev_mt, pooled) and FA-KES stance dev;
 - UNSCon half 0 (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
 
-The rule is the one benchmarks/EXPERIMENTS.md wrote down before the runs ("Teacher labels for unlabelled news", the rule
-for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict is
-printed as provisional. ``--recorded FILE`` takes the pairs of an earlier ``--output`` for the seeds not given
+The rule is the one experiments/EXPERIMENTS.md wrote down before the runs ("Teacher labels for unlabelled news", the
+rule for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict
+is printed as provisional. ``--recorded FILE`` takes the pairs of an earlier ``--output`` for the seeds not given
 with ``--pair`` (whose weights are gone), so a rule can run over several sessions; a BASELINE or CANDIDATE given as
 a ``<dir>.seed_rule.json`` file is that run's recorded scores. The test sets are scored
 afterwards with benchmarks/quality.py, and decide nothing.
 
-    python benchmarks/seed_rule.py --pair 5 /tmp/exp/default-s5 /tmp/exp/teacher_pairs-s5 [--pair ...] \\
-        [--output benchmarks/results/seed_rule_teacher_pairs.json]
-    python benchmarks/seed_rule.py --recorded benchmarks/results/seed_rule_mention_swaps.json \\
-        --pair 6 /tmp/exp/default-s6 /tmp/exp/mention_swaps-s6 --output benchmarks/results/seed_rule_mention_swaps.json
+    python -m experiments.seed_rule --pair 5 /tmp/exp/default-s5 /tmp/exp/teacher_pairs-s5 [--pair ...] \\
+        [--output experiments/results/seed_rule_teacher_pairs.json]
+    python -m experiments.seed_rule --recorded experiments/results/seed_rule_mention_swaps.json \\
+        --pair 6 /tmp/exp/default-s6 /tmp/exp/mention_swaps-s6 --output experiments/results/seed_rule_mention_swaps.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from statistics import mean
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-DEV_SETS = ("dev_newsmtsc", "dev_fakes")  # of gpu_grid.SCORED; never a test set
+DEV_SETS = ("dev_newsmtsc", "dev_fakes")  # of training.dev_score.SCORED; never a test set
 
 
 def dev_scores(model_dir: str) -> dict:
@@ -40,7 +35,7 @@ def dev_scores(model_dir: str) -> dict:
     ``<model_dir>.seed_rule.json`` and reused while its weights are the same."""
     if model_dir.endswith(".seed_rule.json"):  # a run whose weights are gone: its recorded scores
         return json.loads(Path(model_dir).read_text())
-    from gpu_grid import score
+    from training.dev_score import score
 
     project = json.loads((Path(model_dir) / "stance_model.json").read_text())
     cache = Path(f"{model_dir.rstrip('/')}.seed_rule.json")

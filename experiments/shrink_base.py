@@ -4,8 +4,8 @@ Matrices become int8 with one float16 scale per row (``<name>.q8`` and ``<name>.
 other floating tensors float16; `benchmarks/gpu_grid.rebuild_base` (``gpu_grid.py --fp16-base DIR``,
 ``teacher_folds.py --int8-base DIR...``, ``teacher_unlabelled.py --int8-base DIR...``) widens them back to float32.
 
-    python scripts/shrink_base.py --output .gpu/mini                       # the default base: int8 word embeddings
-    python scripts/shrink_base.py --base models/teacher-base --int8 all --parts 3 --output .gpu/mpnet
+    python -m experiments.shrink_base --output .gpu/mini                       # the default base: int8 word embeddings
+    python -m experiments.shrink_base --base models/teacher-base --int8 all --parts 3 --output .gpu/mpnet
 
 With ``--parts N`` the tensors are spread over N folders (OUTPUT-1 ... OUTPUT-N) of about equal size, one per call;
 the config and tokenizer files go with the last. Copy each to /tmp on the machine as it arrives (a carried folder
@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def shrink(tensors: dict, int8: str) -> dict:

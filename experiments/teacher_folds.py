@@ -5,7 +5,7 @@ trains one teacher per fold with `stance train` on the other folds, and labels e
 not see it (`training.distill.write_soft_labels`). Every teacher is also scored on the dev and test sets. Meant for
 a GPU machine: with all-mpnet-base-v2 as the teacher, one fold takes minutes there and hours on a 2-core CPU.
 
-    python scripts/teacher_folds.py --config configs/default.yaml --base DIR --folds 5 --out OUT \
+    python -m experiments.teacher_folds --config configs/default.yaml --base DIR --folds 5 --out OUT \
         [--variant NAME "OVERRIDES" ...] [--deadline 480] [--workers 5] [--int8-base DIR ...]
 
 Writes OUT/soft_<variant>.jsonl (every training row's soft labels, once all folds of the variant finished),
@@ -27,8 +27,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def fold_of(key: str, folds: int) -> int:
@@ -74,10 +72,9 @@ def write_folds(config_path: str, folds: int, work: Path) -> list[Path]:
 
 def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
     """Soft labels for the held-out rows, and the teacher's dev and test scores."""
-    from gpu_grid import score
-
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
+    from training.dev_score import score
     from training.distill import write_soft_labels
 
     predictor = StancePredictor.from_dir(model_dir)
@@ -87,7 +84,7 @@ def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    from gpu_grid import Job, parse_variants, run_jobs, start_run
+    from benchmarks.gpu_grid import Job, parse_variants, run_jobs, start_run
 
     out, work = Path(args.out), Path(args.work)
     log, base = start_run(out, work, args.base, args.int8_base)
@@ -102,7 +99,8 @@ def run(args: argparse.Namespace) -> None:
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", str(fold / "config.yaml"),
                      "--base-model", base, "--output-dir", str(model_dir), "--no-progress", "--threads", "1",
                      *overrides]  # fmt: skip
-            label = [sys.executable, __file__, "--label", str(model_dir), str(fold / "heldout"), str(soft)]
+            label = [sys.executable, "-m", "experiments.teacher_folds", "--label", str(model_dir),
+                     str(fold / "heldout"), str(soft)]  # fmt: skip
             shell = f"{shlex.join(train)} && {shlex.join(label)} > {scores}"
             record = {"variant": name, "args": overrides, "fold": k}
             jobs.append(Job(f"{name} fold {k}", record, shell, model_dir, scores))

@@ -7,17 +7,17 @@ label the unlabelled pairs, and writes the mean of their stance probabilities as
 with the given overrides, several seeds) and scores them on dev and test like benchmarks/gpu_grid.py. Meant for a
 lent GPU machine; a teacher takes hours on a 2-core CPU.
 
-    python scripts/unlabelled_pairs.py --output cand.jsonl --per-source 100000      # every candidate pair
-    python scripts/teacher_unlabelled.py --pairs cand.jsonl --out OUT \
+    python -m scripts.unlabelled_pairs --output cand.jsonl --per-source 100000      # every candidate pair
+    python -m experiments.teacher_unlabelled --pairs cand.jsonl --out OUT \
         --int8-base P1 P2 P3 --teacher A "OVERRIDES" B "OVERRIDES" \
         [--student-subset SUBSET --student NAME "OVERRIDES" ... --seeds 42 1 2 --deadline 560]
 
 The bundled data/distill/teacher_pairs*.jsonl came from the teachers A ``--batch-size 32 --learning-rate 5e-5
 --layer-lr-decay 0.9 --evals-per-epoch 1 --eval-batch-size 128`` and B (the same with ``--learning-rate 3e-5
---layer-lr-decay 1``). Their base was shrunk as ``scripts/shrink_base.py --base models/teacher-base --int8 all
---parts 3`` does; that run also zeroed the word-embedding rows of tokens that occur in no bundled text, which no
-input read. The students got the subset of ``scripts/unlabelled_pairs.py`` with its default 1,500 pairs a source
-(benchmarks/EXPERIMENTS.md).
+--layer-lr-decay 1``). Their base was shrunk as ``python -m experiments.shrink_base --base models/teacher-base
+--int8 all --parts 3`` does; that run also zeroed the word-embedding rows of tokens that occur in no bundled text,
+which no input read. The students got the subset of ``scripts/unlabelled_pairs.py`` with its default 1,500 pairs a
+source (experiments/EXPERIMENTS.md).
 
 In a student's overrides, ``{soft}`` stands for the soft-label file written, and a ``+pairs`` argument (removed)
 adds the teacher-labelled training file to the config's training files.
@@ -33,8 +33,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 PROBES = "benchmarks/probes/accusations.jsonl"
 
@@ -53,9 +51,8 @@ def row_for(entry: dict, labels: dict, file: str, line: int):
 
 def label_pairs(model_dir: Path, pairs_file: Path, probs_out: Path) -> dict:
     """The teacher's stance probabilities for every pair (one JSON list per line), and its scores."""
-    from gpu_grid import score
-
     from model.predictor import StancePredictor
+    from training.dev_score import score
 
     predictor = StancePredictor.from_dir(model_dir)
     entries = read_pairs(pairs_file)
@@ -112,7 +109,7 @@ def main() -> None:
     if not (args.pairs and args.out and args.teacher):
         parser.error("--pairs, --out and --teacher are required")
 
-    from gpu_grid import RUNS, Job, parse_variants, run_jobs, start_run
+    from benchmarks.gpu_grid import RUNS, Job, parse_variants, run_jobs, start_run
 
     start = time.monotonic()
     out, work = Path(args.out), Path(args.work)
@@ -123,7 +120,8 @@ def main() -> None:
         model_dir, probs, scores = work / f"teacher-{name}", work / f"teacher-{name}.probs", work / f"{name}.json"
         train = [sys.executable, "-m", "stance_cli.main", "train", "--config", args.config, "--base-model", base,
                  "--output-dir", str(model_dir), "--no-progress", "--threads", "1", *overrides]  # fmt: skip
-        label = [sys.executable, __file__, "--label", str(model_dir), str(pairs), str(probs)]
+        label = [sys.executable, "-m", "experiments.teacher_unlabelled", "--label", str(model_dir),
+                 str(pairs), str(probs)]  # fmt: skip
         shell = f"{shlex.join(train)} && {shlex.join(label)} > {scores}"
         jobs.append(Job(f"teacher {name}", {"teacher": name, "args": overrides}, shell, model_dir, scores))
         prob_files.append(probs)
@@ -162,7 +160,7 @@ def main() -> None:
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", config,
                      "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress", "--threads", "1",
                      *overrides]  # fmt: skip
-            then_score = [sys.executable, str(REPO / "benchmarks/gpu_grid.py"), "--score", str(model_dir)]
+            then_score = [sys.executable, "-m", "benchmarks.gpu_grid", "--score", str(model_dir)]
             shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
             students.append(Job(f"{name} seed {seed}", {"config": name, "seed": seed}, shell, model_dir, scores))
     log(f"students: {len(students)} runs, {left:.0f} s left")

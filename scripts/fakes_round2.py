@@ -11,9 +11,9 @@ three smaller actors, and a review of the earlier labels (run once; its outputs 
         --output data/fakes_stance/round2/balanced_dev_items.jsonl
     # 2. what to label: the sampled pairs without labels, every other unlabelled pair of Turkey, the United States
     #    and al-Nusra Front outside evaluation articles, and a random share of the unlabelled Syria pairs:
-    python scripts/fakes_round2.py items --syria 150
+    python -m scripts.fakes_round2 items --syria 150
     # 3. three independent passes label round2/to_label.jsonl (docs/ANNOTATION.md) into round2/passes/; then:
-    python scripts/fakes_round2.py build
+    python -m scripts.fakes_round2 build
 
 `build` writes data/fakes_stance/{test_balanced,dev_balanced,train}.jsonl, re-writes test.jsonl and dev.jsonl
 with the review's corrections, round2/agreement/, counts.json, and drops from data/distill/ the teacher pairs that
@@ -26,15 +26,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from training.agreement import agreement, render
+from training.suggest import normalise
 
-from training.agreement import agreement, render  # noqa: E402
-from training.suggest import normalise  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DATA = REPO / "data/fakes_stance"
 ROUND = DATA / "round2"

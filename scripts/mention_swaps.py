@@ -9,7 +9,7 @@ replaced by the state's bare name or capital (alternating, by a hash of the pair
 kept: the sentence still says the same about the same actor, only its name changed. Pairs whose stance is `na` are
 left out, as in training.
 
-    python scripts/mention_swaps.py --output data/fakes_stance/mention_swaps.jsonl
+    python -m scripts.mention_swaps --output data/fakes_stance/mention_swaps.jsonl
 """
 
 from __future__ import annotations

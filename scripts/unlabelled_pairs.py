@@ -10,7 +10,7 @@ Two sources, neither seen with these targets by any labelled split:
 Sentences of NewsMTSC dev/test are left out wherever they occur. Sampling is by a hash of the pair, so the output is
 the same on every machine.
 
-    python scripts/unlabelled_pairs.py --output data/distill/unlabelled_pairs.jsonl [--per-source 1500]
+    python -m scripts.unlabelled_pairs --output data/distill/unlabelled_pairs.jsonl [--per-source 1500]
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 # A name: capitalised words (hyphenated parts allowed), joined by spaces; "of"/"al-" inside a name are kept.
 NAME = re.compile(r"\b[A-Z][a-z]+(?:-[A-Za-z]+)*(?:\s+(?:of\s+|al-)?[A-Z][a-z]+(?:-[A-Za-z]+)*)*")

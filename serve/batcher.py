@@ -7,9 +7,9 @@ Jobs only share a call with jobs for the same loaded model, so a hot reload neve
 
 Admission is by estimated time: the work ahead of a new request (queued and running inputs, plus its own) divided
 by the measured throughput (inputs per second of recent model calls). When that exceeds ``max_wait_s`` the request
-is refused at once with 429 and a ``Retry-After`` of the excess, so accepted requests finish within the request
-timeout instead of waiting into a 504. Before the first model call there is no throughput to go by, and only the
-item limit of the queue applies.
+is refused at once (`Overloaded`: 429 with a ``Retry-After`` of the excess), so accepted requests finish within the
+request timeout instead of waiting into a 504. Before the first model call there is no throughput to go by, and only
+the item limit of the queue applies (`QueueFull`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 from model.pipeline import Predictions, PredictorStep
 from model.types import Pair, Prediction
-from serve.errors import ApiError
+from serve.errors import Overloaded, QueueFull, TooManyInputs
+from serve.handle import ModelHandle
 from serve.metrics import ServiceMetrics
-from serve.state import ModelHandle
 
 
 @dataclass
@@ -90,26 +90,16 @@ class MicroBatcher:
         if job.size == 0:
             return [], []
         if job.size > self.max_queue_items:
-            raise ApiError(
-                413, "payload_too_large", f"request needs {job.size} model inputs; the queue holds at most "
-                f"{self.max_queue_items} (setting STANCE_QUEUE_MAX_ITEMS)", limit=self.max_queue_items,
-                setting="queue_max_items",
-            )  # fmt: skip
+            raise TooManyInputs(job.size, self.max_queue_items)
         if self.queued_items + job.size > self.max_queue_items:
-            raise ApiError(
-                429, "overloaded", f"the model queue is full ({self.queued_items} inputs waiting, limit "
-                f"{self.max_queue_items}); retry shortly", limit=self.max_queue_items, setting="queue_max_items",
-            )  # fmt: skip
+            raise QueueFull(self.queued_items, self.max_queue_items)
         wait = self.estimated_wait_s(job.size)
-        busy = self.queued_items + self.running_items > 0  # a request alone is never refused for its own size
+        ahead = self.queued_items + self.running_items
+        busy = ahead > 0  # a request alone is never refused for its own size
         if busy and wait is not None and self.max_queue_wait_s is not None and wait > self.max_queue_wait_s:
+            assert self.throughput is not None  # a wait is estimated only from a measured throughput
             retry = max(1, math.ceil(wait - self.max_queue_wait_s))
-            raise ApiError(
-                429, "overloaded", f"about {wait:.0f} s of model work would be ahead of this request's end "
-                f"({self.queued_items + self.running_items} inputs at {self.throughput:.0f} inputs/s, limit "
-                f"{self.max_queue_wait_s:g} s); retry in {retry} s", limit=self.max_queue_wait_s,
-                setting="max_queue_wait_s", retry_after=retry,
-            )  # fmt: skip
+            raise Overloaded(wait, ahead, self.throughput, self.max_queue_wait_s, retry)
         self.queued_items += job.size
         self.metrics.queued_items.set(self.queued_items)
         self.queue.put_nowait(job)

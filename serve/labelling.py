@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from model.records import read_records, record_format
-from serve.errors import ApiError
+from serve.errors import InvalidAnnotator, InvalidLabel, UnknownItem
 
 log = logging.getLogger("stance.serve")
 
@@ -137,10 +137,7 @@ class LabelQueue:
 
     def _file(self, annotator: str) -> AnswerFile:
         if self.per_annotator and not ANNOTATOR.match(annotator):
-            raise ApiError(
-                422, "invalid_annotator", f"annotator {annotator!r}: use 1-64 letters, digits, '.', '_' or '-' "
-                "(it names the annotator's file)", field="annotator",
-            )  # fmt: skip
+            raise InvalidAnnotator(annotator)
         path = Path(self.output.replace(TEMPLATE, annotator))
         with self.lock:
             if path not in self.files:
@@ -160,14 +157,14 @@ class LabelQueue:
         item_id = str(answer.get("id", ""))
         item = self.index.get(item_id)
         if item is None:
-            raise ApiError(404, "unknown_item", f"id {item_id!r} is not in the labelling queue", field="id")
+            raise UnknownItem(item_id)
         labels = {}
         for task, allowed in CHOICES.items():
             value = answer.get(task)
             if value in (None, "") and task == "confidence":
                 continue
             if value not in allowed:
-                raise ApiError(422, "invalid_label", f"{task}: {value!r} is not one of {list(allowed)}", field=task)
+                raise InvalidLabel(task, value, allowed)
             labels[task] = value
         row = {**{k: item.get(k) for k in SAVED if item.get(k) is not None}, **labels, "annotator": annotator,
                "labelled_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip

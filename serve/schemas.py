@@ -16,9 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from analysis.formats import document_to_dict
 from model.extraction import Document
-from model.regroup import DocumentResult
 from model.types import Pair, Prediction, Span
 
 
@@ -173,6 +171,9 @@ class ClassifyRequest(BaseModel):
 
 
 class LabelOut(BaseModel):
+    """One task's label and the probability of every label."""
+
+    model_config = ConfigDict(extra="forbid")
     label: str
     probabilities: dict[str, float]
 
@@ -191,9 +192,68 @@ class ClassifyResponse(BaseModel):
     items: list[ClassifyResult]
 
 
+# The analyze response, for the schema: the route writes the JSON of `analysis.formats.document_to_dict` itself
+# (`serve/responses.py`), so these models describe it and are not run on the way out.
+
+
+class MentionOut(BaseModel):
+    """Where an actor is named: document offsets (code points) and the text there."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: int
+    end: int
+    text: str
+
+
+class ActorEntryOut(BaseModel):
+    """The stance of one sentence toward one actor; ``mentioned`` is false for an actor scored without a mention."""
+
+    model_config = ConfigDict(extra="forbid")
+    actor: str
+    mentioned: bool
+    mentions: list[MentionOut]
+    stance: LabelOut | None
+
+
+class SentenceOut(BaseModel):
+    """One sentence: document offsets, sentiment, and an entry per actor scored in it (none for boilerplate)."""
+
+    model_config = ConfigDict(extra="forbid")
+    index: int
+    start: int
+    end: int
+    text: str
+    sentiment: LabelOut | None
+    truncated: bool
+    boilerplate: bool
+    actors: list[ActorEntryOut]
+
+
+class ActorSummaryOut(BaseModel):
+    """One actor across a document: sentences scored, label counts, mean probabilities, mean P(favor) - P(against)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sentences: int
+    counts: dict[str, int]
+    mean_probabilities: dict[str, float]
+    net_stance: float | None
+
+
+class DocumentOut(BaseModel):
+    """One analyzed document; the request's other document fields follow ``id`` as given (renamed ``input_<name>``
+    where they collide with a field of the answer)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    sentences: list[SentenceOut]
+    actors: dict[str, ActorSummaryOut]
+
+
 class AnalyzeResponse(BaseModel):
+    """The model that answered (``name@hash``) and one analyzed document per request document, in request order."""
+
     model: str
-    documents: list[dict[str, Any]]
+    documents: list[DocumentOut]
 
 
 class ReloadRequest(BaseModel):
@@ -201,20 +261,18 @@ class ReloadRequest(BaseModel):
     model: str = Field(min_length=1, max_length=200, description="a directory name under the models root")
 
 
-def classify_result(pair: Pair, prediction: Prediction) -> ClassifyResult:
-    labels = {name: LabelOut(label=p.label, probabilities=p.probabilities) for name, p in prediction.tasks.items()}
+def classify_result(pair: Pair, stance: Prediction, sentiment: Prediction) -> ClassifyResult:
+    """One classify item: the pair-task prediction for ``pair`` and the sentence-task one for its text."""
+    tasks = {**stance.tasks, **sentiment.tasks}
+    labels = {name: LabelOut(label=p.label, probabilities=p.probabilities) for name, p in tasks.items()}
     return ClassifyResult(
         text=pair.text,
         target=pair.target or "",
         mentions=[{"start": s.start, "end": s.end} for s in pair.spans],
-        truncated=prediction.truncated,
+        truncated=stance.truncated or sentiment.truncated,
         stance=labels.get("stance"),
         sentiment=labels.get("sentiment"),
     )
-
-
-def document_out(result: DocumentResult) -> dict[str, Any]:
-    return document_to_dict(result)
 
 
 class ErrorDetail(BaseModel):

@@ -1,99 +1,133 @@
-"""The loaded model: predictor, document analyzer and the facts /v1/model reports; loading, warm-up, safe names."""
+"""What the routes share (settings, actor registry, the current model, the batcher, metrics) and the lifespan that
+starts it: the batcher runs, the model loads in the background, and a failed load leaves the server up at 503."""
 
 from __future__ import annotations
 
-import gc
-import json
-import re
-from dataclasses import dataclass
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
 from model.actors import ActorRegistry
-from model.base import DEFAULT_BASE_MODEL
-from model.model_dir import ModelDirError
-from model.pipeline import DocumentAnalyzer
-from model.predictor import StancePredictor
-from model.types import Pair, Span
-from serve.errors import ApiError
+from serve.batcher import MicroBatcher
+from serve.errors import LabellingDisabled, ModelNotFound, NotReady, ReloadFailed
+from serve.handle import ModelHandle, load_handle, resolve_model_name
+from serve.labelling import LabelQueue
+from serve.metrics import ServiceMetrics
+from serve.settings import Settings
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-# The names `model.base.resolve_base_model` maps to the embedded all-MiniLM-L6-v2 weights.
-DEFAULT_BASE_NAMES = {"", "default", DEFAULT_BASE_MODEL, "all-MiniLM-L6-v2", MINILM}
+log = logging.getLogger("stance.serve")
 
 
-@dataclass(frozen=True)
-class ModelHandle:
-    """One loaded, warmed-up model; requests keep the handle they started with across a reload."""
+class ServiceState:
+    """What the routes share: settings, registry, the current model handle, the batcher and metrics."""
 
-    name: str
-    path: Path
-    predictor: StancePredictor
-    analyzer: DocumentAnalyzer
-
-    @property
-    def content_hash(self) -> str:
-        return self.predictor.project.weights_sha256
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.name}@{self.content_hash[:12]}"
-
-
-def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int) -> ModelHandle:
-    """Load a model directory and run a warm-up prediction; raises `ModelDirError` when either fails."""
-    predictor = StancePredictor.from_dir(path)
-    try:
-        text = "Damascus has every right to expel terrorists from its territory."
-        predictor.predict([Pair(text, "Syria", (Span(0, 8),))])
-        predictor.predict_sentences([text])
-    except Exception as exc:  # a model that loads but cannot predict must not be served
-        raise ModelDirError(f"{path}: warm-up prediction failed ({exc})") from exc
-    handle = ModelHandle(name, path, predictor, DocumentAnalyzer.from_predictor(predictor, registry, batch_size))
-    freeze_long_lived_objects()
-    return handle
-
-
-def freeze_long_lived_objects() -> None:
-    """Move every object alive now (the model, the libraries: about 400,000) out of the garbage collector's reach.
-    A full collection walks them all in about 0.2 s holding the GIL, which stalled /healthz whenever a large request
-    allocated enough to trigger one. Frozen objects are still freed when unreferenced; the unfreeze first lets
-    the collector reclaim a replaced model's reference cycles."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
-def base_model_name(base_model: str | None, model_dir: Path) -> str | None:
-    """The base encoder a model was trained from, by name: "default" is all-MiniLM-L6-v2; otherwise the hub id
-    recorded in the model's config.json, else the name as the model card gives it."""
-    if base_model is None or base_model in DEFAULT_BASE_NAMES:
-        return MINILM
-    try:
-        recorded = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
-    except (OSError, ValueError, AttributeError):
-        recorded = None
-    if isinstance(recorded, str) and recorded and not Path(recorded).is_absolute():
-        return recorded
-    return base_model
-
-
-def resolve_model_name(root: Path, name: str) -> Path:
-    """The directory ``root/name``, refusing anything that is not a plain name of a directory inside ``root``."""
-    if not SAFE_NAME.match(name) or name in (".", ".."):
-        raise ApiError(
-            400, "invalid_model_name", f"model {name!r}: give the name of a directory under the models root, "
-            "not a path or URL", field="model",
-        )  # fmt: skip
-    root = root.resolve()
-    candidate = root / name
-    if not candidate.exists():
-        raise ApiError(
-            404, "model_not_found", f"model {name!r}: no such directory under the models root", field="model"
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self.registry = (
+            ActorRegistry.from_file(settings.actors_file) if settings.actors_file else ActorRegistry.default()
         )
-    resolved = candidate.resolve()
-    if resolved.parent != root and root not in resolved.parents:
-        raise ApiError(400, "invalid_model_name", f"model {name!r} points outside the models root", field="model")
-    if not resolved.is_dir():
-        raise ApiError(400, "invalid_model_name", f"model {name!r} is not a directory", field="model")
-    return resolved
+        self.handle: ModelHandle | None = None
+        self.load_error: str | None = None
+        self.batcher: MicroBatcher | None = None
+        self.reload_lock = asyncio.Lock()
+        self.draining = False  # set on SIGTERM (serve/server.py): /readyz says 503 while requests are still served
+        self.labels = LabelQueue(settings.label_queue, settings.label_output) if settings.label_queue else None
+        self._loader: asyncio.Task | None = None
+
+    def label_queue(self) -> LabelQueue:
+        if self.labels is None:
+            raise LabellingDisabled()
+        return self.labels
+
+    def model_path(self) -> tuple[Path, str]:
+        """The directory and name of the model to serve at start-up (``settings.model``: a path or a name)."""
+        given = Path(self.settings.model)
+        if given.is_dir():
+            return given, given.name
+        if given.is_absolute() or len(given.parts) > 1:
+            raise ModelNotFound(f"model {self.settings.model!r}: no such directory")
+        return resolve_model_name(Path(self.settings.models_root), self.settings.model), self.settings.model
+
+    async def load(self, path: Path, name: str) -> ModelHandle:
+        return await run_in_threadpool(load_handle, path, name, self.registry, self.settings.model_batch_size)
+
+    def ready_handle(self) -> ModelHandle:
+        if self.handle is None:
+            detail = f": {self.load_error}" if self.load_error else " yet"
+            raise NotReady(f"no model loaded{detail}")
+        return self.handle
+
+    def running_batcher(self) -> MicroBatcher:
+        assert self.batcher is not None, "the batcher starts with the app (lifespan)"
+        return self.batcher
+
+    async def reload(self, name: str) -> tuple[ModelHandle, ModelHandle | None]:
+        """Load and warm up the model ``name`` under the models root while the current one serves, then swap;
+        returns (the new handle, the previous one)."""
+        path = resolve_model_name(Path(self.settings.models_root), name)
+        async with self.reload_lock:
+            try:
+                handle = await self.load(path, name)
+            except Exception as exc:
+                current = self.handle.model_id if self.handle else None
+                raise ReloadFailed(name, current, str(getattr(exc, "message", exc))) from exc
+            previous, self.handle = self.handle, handle
+            self.load_error = None
+            self.metrics.set_model(handle.model_id, name)
+        return handle, previous
+
+    async def start(self) -> None:
+        """Start the batcher and the background load of the model in the settings."""
+        settings = self.settings
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        self.batcher = MicroBatcher(
+            settings.batch_max_items, settings.batch_max_wait_ms / 1000, settings.queue_max_items,
+            settings.model_batch_size, self.metrics, max_queue_wait_s=settings.max_queue_wait_s,
+        )  # fmt: skip
+        self.batcher.start()
+        try:
+            path, name = self.model_path()  # a wrong name is reported now, before "startup complete"
+            log.info("loading model %s", path)
+            self._loader = asyncio.create_task(self._initial_load(path, name))
+        except Exception as exc:
+            self._failed(exc)
+
+    async def stop(self) -> None:
+        """Stop loading, finish the queued model work, stop the batcher."""
+        if self._loader is not None:
+            self._loader.cancel()
+        await self.running_batcher().stop()
+
+    async def _initial_load(self, path: Path, name: str) -> None:
+        try:
+            self.handle = await self.load(path, name)
+            self.metrics.set_model(self.handle.model_id, name)
+            log.info("ready: serving %s", self.handle.model_id)
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        self.load_error = str(getattr(exc, "message", exc))
+        log.error(
+            "could not load the model %r (STANCE_MODEL / --model): %s. The server keeps running, but /readyz and "
+            "the prediction routes answer 503 until a model loads (POST /v1/admin/reload)", self.settings.model,
+            self.load_error,
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The app's lifespan: `ServiceState.start` at start-up, `ServiceState.stop` at shutdown."""
+    state: ServiceState = app.state.service
+    await state.start()
+    yield
+    await state.stop()

@@ -37,6 +37,14 @@ def wait_ready(client: TestClient, timeout: float = 60) -> None:
     raise AssertionError(f"not ready: {client.get('/readyz').json()}")
 
 
+def error_of(response, status):
+    """The error body of ``response``, after checking its status and that it has the error shape."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["status"] == status and error["message"]
+    return error
+
+
 def make_client(models_root: Path, **settings) -> TestClient:
     values = {"model": "default", "models_root": str(models_root), **settings}
     return TestClient(create_app(Settings(**values)))

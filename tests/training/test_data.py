@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, load_benchmark, write_jsonl
+from tests.conftest import FIXTURES, write_jsonl
 from training.config import TrainConfig
 from training.data import DataValidationError, load_evaluation_data, load_training_data
 
@@ -115,20 +115,6 @@ def test_the_probe_sentences_are_valid_labelled_data():
     data = load_evaluation_data([str(probes)], TASKS)
     assert len(data.rows) == 18 and all(r.pair.spans for r in data.rows)
     assert {r.labels["stance"] for r in data.rows} == {"against", "neutral", "favor"}
-
-
-def test_the_unscon_benchmark_finds_the_named_countries():
-    unscon = load_benchmark("unscon")
-    items = unscon.pairs()
-    negative = [i for i in items if i["negative"]]
-    assert (len(negative), len(items) - len(negative)) == (190, 590)
-    first = negative[0]
-    span = first["pair"].spans[0]
-    assert first["pair"].text[span.start : span.end] == first["mention"]
-    assert {i["pair"].target for i in items} == {"Russia", "Ukraine", "United States"}
-    halves = [unscon.pairs(half=h) for h in (0, 1)]  # the speeches split in two, every item in exactly one half
-    assert sorted(i["line"] for h in halves for i in h) == sorted(i["line"] for i in items)
-    assert all(sum(i["negative"] for i in h) > 50 for h in halves)
 
 
 def test_a_file_of_unreadable_lines_reports_each_line_not_a_missing_column(tmp_path):

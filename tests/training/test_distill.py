@@ -185,33 +185,6 @@ def test_distillation_settings_are_checked(settings, message):
         TrainConfig(train_files=["t.jsonl"], **settings).validate()
 
 
-def test_teacher_folds_hold_out_each_row_once(data, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    import yaml
-
-    script = Path(__file__).resolve().parents[2] / "scripts" / "teacher_folds.py"
-    spec = importlib.util.spec_from_file_location("teacher_folds", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    train_file, dev_file = data
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump({"train_files": [{"path": str(train_file), "repeat": 2}], "dev_files": [str(dev_file)]})
-    )
-    folds = module.write_folds(str(config), 3, tmp_path / "work")
-    lines = train_file.read_text().splitlines()
-    held = [line for fold in folds for f in (fold / "heldout").iterdir() for line in f.read_text().splitlines()]
-    assert sorted(held) == sorted(lines)
-    for fold in folds:
-        kept = [line for f in (fold / "train").iterdir() for line in f.read_text().splitlines()]
-        out = [line for f in (fold / "heldout").iterdir() for line in f.read_text().splitlines()]
-        assert sorted(kept + out) == sorted(lines) and not set(kept) & set(out)
-        cfg = yaml.safe_load((fold / "config.yaml").read_text())
-        assert cfg["train_files"][0]["repeat"] == 2 and cfg["dev_files"] == [str(dev_file)]
-
-
 def test_averaged_soft_labels_are_the_mean_for_rows_all_teachers_label(tmp_path):
     a = tmp_path / "a.jsonl"
     b = tmp_path / "b.jsonl"

@@ -1,6 +1,6 @@
-"""The two HTML pages (demo and labelling), served with a Content-Security-Policy that allows their own inline
-script and style by hash and nothing else: no other script, style, frame, plugin or form target, calls to this
-origin only."""
+"""The two HTML pages, the demo (/) and labelling (/label), served with a Content-Security-Policy that allows their
+own inline script and style by hash and nothing else: no other script, style, frame, plugin or form target, calls to
+this origin only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import re
 from functools import cache
 from importlib import resources
 
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+
+from serve.deps import State
+
+router = APIRouter(include_in_schema=False)
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
@@ -53,3 +58,14 @@ def page(name: str) -> HTMLResponse:
         "Referrer-Policy": "no-referrer",
     }
     return HTMLResponse(html, headers=headers)
+
+
+@router.get("/label", response_class=HTMLResponse)
+async def label_page(state: State) -> HTMLResponse:
+    state.label_queue()  # 404 when labelling is off
+    return page("label.html")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def demo() -> HTMLResponse:
+    return page("index.html")
