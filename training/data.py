@@ -273,7 +273,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def load_split(
-    files: Iterable[str | os.PathLike | FileSpec],
+    files: Iterable[str | os.PathLike | dict[str, Any] | FileSpec],
     tasks: Sequence[TaskSpec],
     problems: list[Problem],
     registry: ActorRegistry | None = None,
@@ -409,8 +409,8 @@ def check_leaks(train: LoadedData, evaluation: LoadedData, problems: list[Proble
 
 
 def load_training_data(
-    train_files: Sequence[str | FileSpec],
-    dev_files: Sequence[str | FileSpec],
+    train_files: Sequence[str | dict[str, Any] | FileSpec],
+    dev_files: Sequence[str | dict[str, Any] | FileSpec],
     tasks: Sequence[TaskSpec],
     registry: ActorRegistry | None = None,
 ) -> tuple[LoadedData, LoadedData]:

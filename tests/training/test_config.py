@@ -117,23 +117,58 @@ def test_a_wrong_type_stops_the_cli_before_anything_is_written(tmp_path, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
 
 
-def test_a_variant_recipe_holds_only_what_differs_from_its_base(tmp_path):
-    (tmp_path / "base.yaml").write_text("train_files: [data/a.jsonl]\nepochs: 2\nlearning_rate: 3.0e-5\n")
-    variants = tmp_path / "variants"
-    variants.mkdir()
-    (variants / "v.yaml").write_text("base: ../base.yaml\nepochs: 5\ndev_files: [d.jsonl]\n")
-    config = build_config(str(variants / "v.yaml"))
-    assert config.epochs == 5.0 and config.learning_rate == 3e-5
-    # Each file's paths stay relative to the file that names them.
-    assert config.train_files == [str(tmp_path / "data" / "a.jsonl")]
-    assert config.dev_files == [str(variants / "d.jsonl")]
+def test_every_range_and_choice_in_the_metadata_is_enforced_by_validate_and_named():
+    for name, s in TrainConfig.settings().items():
+        bad = _outside(s)
+        if bad is None:
+            continue
+        with pytest.raises(ConfigError) as info:
+            TrainConfig(train_files=["x"], **{name: bad}).validate()
+        allowed = ", ".join(s.choices) if s.choices else str(s.range)
+        assert str(info.value).startswith(f"{name}: ") and allowed in str(info.value)
 
 
-def test_a_base_that_includes_itself_or_is_not_a_path_is_refused(tmp_path):
-    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
-    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
-    with pytest.raises(ConfigError, match="include each other"):
-        build_config(str(tmp_path / "a.yaml"))
-    (tmp_path / "c.yaml").write_text("base: [a.yaml]\n")
-    with pytest.raises(ConfigError, match="base: expected the path"):
-        build_config(str(tmp_path / "c.yaml"))
+def test_the_train_flags_refuse_values_outside_the_metadata_naming_the_flag_and_what_it_allows(capsys):
+    for s in TrainConfig.settings().values():
+        bad = _outside(s)
+        if bad is None:
+            continue
+        values = [str(v) for v in bad] if isinstance(bad, list) else [str(bad)]
+        with pytest.raises(SystemExit):
+            parse([s.flag, *values])
+        err = capsys.readouterr().err
+        allowed = ", ".join(s.choices) if s.choices else str(s.range)
+        assert f"argument {s.flag}" in err and allowed in err
+
+
+def test_train_help_lists_each_settings_choices_range_and_default(capsys):
+    from stance_cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--pooling {mean+marker,mean+markers,mean,cls}" in text
+    assert "--class-weighting {none,balanced}" in text and "--bf16 {auto,true,false}" in text
+    assert "--prior-correction {off,auto,on}" in text
+    assert "(default: 0.1; above 0 and below 1)" in text  # dev_fraction
+    assert "(default: none; each above 0 and below 1)" in text  # ema_decays
+    assert "--output-dir OUTPUT_DIR, --output OUTPUT_DIR" in text
+
+
+def test_bf16_is_one_of_its_choices_however_true_is_spelled(tmp_path):
+    assert parse(["--bf16", "True"]).bf16 == "true"
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("train_files: [a.jsonl]\nbf16: True\n")
+    assert build_config(str(config_file)).bf16 == "true"
+
+
+def _outside(s):
+    """A value of the setting's type just outside what its metadata allows (None: it allows every value)."""
+    if s.choices:
+        return "bogus"
+    if s.range is None:
+        return None
+    value = s.range.low - 1 if s.range.low is not None else s.range.high + 1
+    if s.kind == "list":
+        return [value]
+    return int(value) if s.kind == "int" else float(value)

@@ -1,0 +1,112 @@
+"""`stance analyze | summarize`: label a corpus sentence by sentence, then aggregate the labels."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stance_cli.options import EXIT_BAD_INPUT, add_model, at_least
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    analyze = sub.add_parser(
+        "analyze",
+        help="label every sentence of documents or a corpus: actors, their stance, sentence sentiment",
+        description="Input: a .txt file (one document), a folder of .txt files, or JSONL/CSV/Parquet with id and "
+        "text columns (other columns are carried through). Output by suffix: .jsonl (one document a line; the "
+        "default, to stdout) or .csv/.parquet (one row per sentence and actor).",
+    )
+    add_model(analyze, "model directory")
+    analyze.add_argument("--input", required=True, help="text file, folder of .txt, or .jsonl/.csv/.parquet")
+    analyze.add_argument(
+        "--output", metavar="FILE", help="output .jsonl, .csv or .parquet file (default: JSONL on stdout)"
+    )
+    analyze.add_argument("--actors", help="actor registry YAML (default: the bundled registry)")
+    analyze.add_argument(
+        "--score-all-actors",
+        nargs="*",
+        metavar="ACTOR",
+        help="also score these actors (all registry actors when none are named) in sentences that do not mention them",
+    )
+    analyze.add_argument(
+        "--on-bad-row",
+        choices=("skip", "fail"),
+        default="skip",
+        help="skip rows without usable text (each is reported), or stop at the first and write nothing",
+    )
+    analyze.add_argument("--text-field", default="text", help="the column with the document text (JSONL/CSV/Parquet)")
+    analyze.add_argument(
+        "--id-field",
+        default="id",
+        help="the column with the document id; a column named 'id' besides it is carried as 'input_id'",
+    )
+    analyze.add_argument("--batch-size", type=at_least(1), default=32, help="(sentence, actor) pairs per forward pass")
+    analyze.add_argument("--no-progress", action="store_true")
+    analyze.set_defaults(run=_analyze)
+
+    summarize = sub.add_parser("summarize", help="aggregate analyze output by actor, outlet, month ...; charts")
+    summarize.add_argument("--input", required=True, help="output of stance analyze (.jsonl, .csv or .parquet)")
+    summarize.add_argument(
+        "--output", required=True, metavar="FOLDER", help="folder for CSV tables, PNG charts and summary.html"
+    )
+    summarize.add_argument("--by", action="append", default=[], help="a carried column to group by (repeatable)")
+    summarize.add_argument("--date-column", help="column with dates for net stance over time (default: date)")
+    summarize.add_argument(
+        "--date-order",
+        choices=("auto", "mdy", "dmy"),
+        default="auto",
+        help="numeric dates with / or -: month first (mdy), day first (dmy), or auto: day first only when some "
+        "value is valid only that way (25/04/2017); 7.4.2017 (dots) is always day first",
+    )
+    summarize.add_argument("--period", choices=("day", "week", "month", "quarter", "year"), default="month")
+    summarize.add_argument("--min-sentences", type=int, default=1, help="leave out groups with fewer sentences")
+    summarize.add_argument(
+        "--include-unmentioned",
+        action="store_true",
+        help="also count the pairs of actors a sentence does not mention (from analyze --score-all-actors)",
+    )
+    summarize.set_defaults(run=_summarize)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from analysis.analyze import analyze_corpus
+    from model.actors import ActorRegistry
+    from model.extraction import AnalysisInputError, check_actor_names
+    from model.pipeline import DocumentAnalyzer
+    from model.predictor import StancePredictor
+
+    registry = ActorRegistry.from_file(args.actors) if args.actors else ActorRegistry.default()
+    score_all: bool | list[str] = False
+    if args.score_all_actors is not None:
+        score_all = args.score_all_actors or True
+    try:
+        check_actor_names(registry, score_all)  # before the model loads or any document is read
+    except AnalysisInputError as exc:
+        flag = {"score_all_actors": "--score-all-actors"}.get(exc.field, exc.field)
+        print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    analyzer = DocumentAnalyzer.from_predictor(StancePredictor.from_dir(args.model), registry, args.batch_size)
+    stats = analyze_corpus(
+        analyzer,
+        args.input,
+        args.output,
+        on_bad_row=args.on_bad_row,
+        score_all_actors=score_all,
+        progress=not args.no_progress,
+        text_field=args.text_field,
+        id_field=args.id_field,
+    )
+    print(stats.line(), file=sys.stderr)
+    return 0
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    from analysis.summarize import summarize
+
+    written = summarize(
+        args.input, args.output, by=args.by, date_column=args.date_column, period=args.period,
+        min_sentences=args.min_sentences, date_order=args.date_order, include_unmentioned=args.include_unmentioned,
+    )  # fmt: skip
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
