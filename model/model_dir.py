@@ -133,6 +133,14 @@ class ModelProject:
         return project
 
 
+def is_model_name(value: str) -> bool:
+    """Whether ``value`` names a model by a plain name, looked up under a models root (``default`` ->
+    ``models/default``), rather than giving its directory (an existing directory, an absolute path, or any path
+    with a folder part). `stance serve` and every other command read ``--model`` / ``STANCE_MODEL`` by this rule."""
+    given = Path(value)
+    return not (given.is_dir() or given.is_absolute() or len(given.parts) > 1)
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from model.actors import ActorRegistry
+from model.model_dir import is_model_name
 from serve.batcher import MicroBatcher
 from serve.errors import LabellingDisabled, ModelNotFound, NotReady, ReloadFailed
 from serve.handle import ModelHandle, load_handle, resolve_model_name
@@ -47,11 +48,11 @@ class ServiceState:
 
     def model_path(self) -> tuple[Path, str]:
         """The directory and name of the model to serve at start-up (``settings.model``: a path or a name)."""
-        given = Path(self.settings.model)
-        if given.is_dir():
+        if not is_model_name(self.settings.model):
+            given = Path(self.settings.model)
+            if not given.is_dir():
+                raise ModelNotFound(f"model {self.settings.model!r}: no such directory")
             return given, given.name
-        if given.is_absolute() or len(given.parts) > 1:
-            raise ModelNotFound(f"model {self.settings.model!r}: no such directory")
         return resolve_model_name(Path(self.settings.models_root), self.settings.model), self.settings.model
 
     async def load(self, path: Path, name: str) -> ModelHandle:

@@ -26,10 +26,9 @@ def default_model() -> str:
 def model_path(value: str) -> str:
     """The model directory ``value`` names: itself where it is a directory or a path, else the plain name of a
     directory under the models root (``STANCE_MODELS_ROOT``, default ``models``), as `stance serve` resolves it."""
-    given = Path(value)
-    if given.is_dir() or given.is_absolute() or len(given.parts) > 1:
-        return value
-    return str(Path(os.environ.get(MODELS_ROOT_ENV, "models")) / value)
+    from model.model_dir import is_model_name
+
+    return str(Path(os.environ.get(MODELS_ROOT_ENV, "models")) / value) if is_model_name(value) else value
 
 
 def add_model(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:

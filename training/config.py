@@ -47,6 +47,7 @@ class TrainConfig:
         "models/custom",
         "where the model directory is written (atomically, when training ends)",
         flags=("--output",),
+        paths=True,
     )
     base_model: str = setting(
         "default", "base encoder: 'default' (embedded all-MiniLM-L6-v2), a local directory or hub id"

@@ -49,7 +49,12 @@ def read_config_file(
         raise ConfigError(f"{path}: {exc}") from None
     for key in data:
         if settings[key].paths:
-            data[key] = [_rebase(entry, path.parent) for entry in data[key] or []]
+            value = data[key]
+            data[key] = (
+                _rebase(value, path.parent)
+                if isinstance(value, str)
+                else [_rebase(entry, path.parent) for entry in value or []]
+            )
     return {**inherited, **data}
 
 
