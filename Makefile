@@ -65,7 +65,7 @@ bench-serve: model
 # The default model on probe sentences written for one behaviour (benchmarks/probes/README.md), and on criticism of
 # countries in real UN Security Council speeches (benchmarks/unscon.py).
 bench-probes: model
-	$(BIN)/stance evaluate --model $(MODEL) --data benchmarks/probes/accusations.jsonl --output runs/probes
+	$(BIN)/stance evaluate --model $(MODEL) --input benchmarks/probes/accusations.jsonl --output runs/probes
 	$(BIN)/python -m benchmarks.unscon --model $(MODEL) --output runs/probes/unscon.json
 
 # Training step time on the default configuration's data, PyTorch's embedding gradient vs the reused buffer.

@@ -14,7 +14,7 @@ has (``label_source: teacher``), and their probabilities to the soft-label file,
 teacher's probabilities on them (`write_teacher_labelled`).
 
 A teacher's probabilities for rows it was trained on are close to its gold labels and teach little; soft labels
-for training rows should come from models that did not see them (``scripts/teacher_folds.py`` trains one teacher
+for training rows should come from models that did not see them (``experiments/teacher_folds.py`` trains one teacher
 per fold of the training data and labels each fold with the teacher that did not see it).
 """
 
