@@ -47,7 +47,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Scripts under benchmarks/, experiments/ and scripts/ run as modules (python -m) from the repository root, so that
-# one may import another (benchmarks.gpu_grid, benchmarks.hostile_texts) without touching sys.path.
+# one may import another (experiments.gpu_grid, benchmarks.hostile_texts) without touching sys.path.
 bench: bench-quality bench-serve bench-reliability
 
 # Overload at 1x/2x/4x the sustainable rate, hostile texts by size, training killed and resumed; README table.

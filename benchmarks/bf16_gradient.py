@@ -6,7 +6,7 @@ and under bfloat16 autocast with the same dropout masks. Prints, per batch, the 
 gradients and the relative error ``|g_bf16 - g_fp32| / |g_fp32|`` (the word-embedding gradient left out: its rows
 are mostly zero), against the baseline of SGD's own noise: the relative distance between the float32 gradients of
 two successive batches. A relative error far below that baseline is the check behind the statement in
-benchmarks/EXPERIMENTS.md that bfloat16 autocast does not explain the gap between CPU and GPU runs.
+experiments/EXPERIMENTS.md that bfloat16 autocast does not explain the gap between CPU and GPU runs.
 """
 
 from __future__ import annotations
@@ -14,21 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
+import torch
+from transformers import AutoTokenizer, set_seed
+
+from model.base import resolve_base_model
+from model.formatting import InputEncoder, add_marker_tokens
+from model.model_dir import load_model_dir, network_from_base
+from training.config import build_config
+from training.data import load_training_data
+from training.examples import Collator, build_examples, to_dataset
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-from transformers import AutoTokenizer, set_seed  # noqa: E402
-
-from model.base import resolve_base_model  # noqa: E402
-from model.formatting import InputEncoder, add_marker_tokens  # noqa: E402
-from model.model_dir import load_model_dir, network_from_base  # noqa: E402
-from training.config import build_config  # noqa: E402
-from training.data import load_training_data  # noqa: E402
-from training.train import Collator, build_examples, to_dataset  # noqa: E402
 
 
 def gradient(network, batch, bf16: bool, dropout_seed: int) -> torch.Tensor:

@@ -14,23 +14,22 @@ import contextlib
 import json
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import torch
+from transformers import AutoTokenizer, set_seed
+
+from model.base import resolve_base_model
+from model.formatting import InputEncoder, add_marker_tokens
+from model.model_dir import network_from_base
+from training.config import build_config
+from training.data import load_training_data
+from training.embedding_grad import reused_embedding_gradient
+from training.examples import Collator, build_examples, to_dataset
+from training.trainer import use_bf16
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-from transformers import AutoTokenizer, set_seed  # noqa: E402
-
-from model.base import resolve_base_model  # noqa: E402
-from model.formatting import InputEncoder, add_marker_tokens  # noqa: E402
-from model.model_dir import network_from_base  # noqa: E402
-from training.config import build_config  # noqa: E402
-from training.data import load_training_data  # noqa: E402
-from training.embedding_grad import reused_embedding_gradient  # noqa: E402
-from training.train import Collator, build_examples, to_dataset, use_bf16  # noqa: E402
 
 
 def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:

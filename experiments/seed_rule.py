@@ -5,7 +5,7 @@ trained on the same machine. Every model is scored on what may select, and nothi
 beside the model directory in ``<dir>.seed_rule.json`` and reused while its weights are unchanged):
 - pooled dev stance macro-F1: the checkpoint-selection score `stance train` wrote into stance_model.json;
 - NewsMTSC dev (dev_rw + dev_mt, pooled) and FA-KES stance dev;
-- UNSCon half 0 (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
+- UNSCon half 0 (training/unscon.py): criticism of a named country read as against, and false alarms.
 
 The rule is the one experiments/EXPERIMENTS.md wrote down before the runs ("Teacher labels for unlabelled news", the
 rule for the next session); its thresholds are the defaults below. With fewer seeds than ``--seeds-needed`` the verdict

@@ -1,7 +1,7 @@
 """Shrink a base model's weights to carry them to a lent GPU machine within its transfer limit (64 MiB a call).
 
 Matrices become int8 with one float16 scale per row (``<name>.q8`` and ``<name>.scale``; relative error about 1 %),
-other floating tensors float16; `benchmarks/gpu_grid.rebuild_base` (``gpu_grid.py --fp16-base DIR``,
+other floating tensors float16; `experiments/gpu_grid.rebuild_base` (``gpu_grid.py --fp16-base DIR``,
 ``teacher_folds.py --int8-base DIR...``, ``teacher_unlabelled.py --int8-base DIR...``) widens them back to float32.
 
     python -m experiments.shrink_base --output .gpu/mini                       # the default base: int8 word embeddings

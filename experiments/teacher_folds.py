@@ -84,7 +84,7 @@ def label_fold(model_dir: Path, heldout: Path, soft_out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    from benchmarks.gpu_grid import Job, parse_variants, run_jobs, start_run
+    from experiments.gpu_grid import Job, parse_variants, run_jobs, start_run
 
     out, work = Path(args.out), Path(args.work)
     log, base = start_run(out, work, args.base, args.int8_base)

@@ -4,7 +4,7 @@ Trains one teacher per variant on all the training rows of a config (all-mpnet-b
 label the unlabelled pairs, and writes the mean of their stance probabilities as two files: a training file whose
 ``stance`` is the teachers' most probable label (``label_source: teacher``), and the soft labels keyed as
 ``stance soft-labels`` keys them. Then, with the time left before the deadline, trains students (`stance train`
-with the given overrides, several seeds) and scores them on dev and test like benchmarks/gpu_grid.py. Meant for a
+with the given overrides, several seeds) and scores them on dev and test like experiments/gpu_grid.py. Meant for a
 lent GPU machine; a teacher takes hours on a 2-core CPU.
 
     python -m scripts.unlabelled_pairs --output cand.jsonl --per-source 100000      # every candidate pair
@@ -109,7 +109,7 @@ def main() -> None:
     if not (args.pairs and args.out and args.teacher):
         parser.error("--pairs, --out and --teacher are required")
 
-    from benchmarks.gpu_grid import RUNS, Job, parse_variants, run_jobs, start_run
+    from experiments.gpu_grid import RUNS, Job, parse_variants, run_jobs, start_run
 
     start = time.monotonic()
     out, work = Path(args.out), Path(args.work)
@@ -160,7 +160,7 @@ def main() -> None:
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", config,
                      "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress", "--threads", "1",
                      *overrides]  # fmt: skip
-            then_score = [sys.executable, "-m", "benchmarks.gpu_grid", "--score", str(model_dir)]
+            then_score = [sys.executable, "-m", "experiments.gpu_grid", "--score", str(model_dir)]
             shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
             students.append(Job(f"{name} seed {seed}", {"config": name, "seed": seed}, shell, model_dir, scores))
     log(f"students: {len(students)} runs, {left:.0f} s left")

@@ -10,7 +10,8 @@ Two kinds, both free at inference time (the result is one ordinary set of weight
   averaging over the checkpoints, "SWA").
 
 At the end of training every candidate is scored on the dev data with the same selection metric as the checkpoints,
-and the best of {best checkpoint, averages} is kept (see `training.train`). Nothing here looks at test data.
+and the best of {best checkpoint, averages} is kept (`training.trainer.keep_best_weights`). Nothing here looks at
+test data.
 """
 
 from __future__ import annotations

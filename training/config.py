@@ -235,7 +235,7 @@ class TrainConfig:
         """`ConfigError` for the first setting that is of the wrong type, outside its range or choices, or that
         does not fit with another."""
         self.check_types()  # again: a field may have been set after the config was made
-        # With init_from the tasks are the model's; `training.train` checks only_tasks against them.
+        # With init_from the tasks are the model's; `training.init_from` checks only_tasks against them.
         self.task_specs(apply_only_tasks=not self.init_from)
         if not self.train_files:
             raise ConfigError("train_files: at least one training file is required")

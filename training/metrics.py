@@ -3,7 +3,7 @@
 Macro-F1 is the mean F1 over the labels that occur in the gold labels or the predictions (scikit-learn's
 ``f1_score(average="macro")`` without a ``labels`` argument): a label neither in the data nor ever predicted is
 left out rather than counted as F1 0, while a label predicted but never gold keeps F1 0. Training's dev selection
-(`training.train`), `stance evaluate` and `stance compare` all use `macro_f1_of` below.
+(`training.trainer`), `stance evaluate` and `stance compare` all use `macro_f1_of` below.
 """
 
 from __future__ import annotations

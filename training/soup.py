@@ -6,9 +6,10 @@ head initialisation) averages out, at no cost at inference time. The soup is bui
 (Wortsman et al., 2022, "Model soups"): the runs are ranked by their dev selection score, and each next run joins
 the average only if the average does not score lower on dev. Nothing here looks at test data.
 
-Each run is an ordinary `training.train.train` call writing a complete model directory under
-``<output_dir>.runs/seed-<seed>``; a finished run is reused on ``--resume``, an interrupted one resumes from its last
-checkpoint. The soup's model directory records every run's dev score and which runs were averaged.
+Each run is an ordinary run of `stance train` (the ``train_one`` that `training.train.train` passes in) writing a
+complete model directory under ``<output_dir>.runs/seed-<seed>``; a finished run is reused on ``--resume``, an
+interrupted one resumes from its last checkpoint. The soup's model directory records every run's dev score and
+which runs were averaged.
 """
 
 from __future__ import annotations
@@ -18,33 +19,34 @@ import logging
 import multiprocessing
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from model.model_dir import PROJECT_FILE, atomic_directory, load_model_dir, save_model_dir
+from model.model_dir import PROJECT_FILE, ModelProject, load_model_dir
+from model.network import StanceNetwork
 from model.predictor import StancePredictor
-from training.card import write_model_card
 from training.config import TrainConfig
-from training.data import load_training_data
+from training.data import LabelledRow, load_training_data
 from training.evaluate import evaluate_rows
-from training.metrics import selection_score
+from training.export import write_model_dir
+from training.resume import checkpoints_dir
+from training.selection import dev_select, keep_best_on_dev
 
 log = logging.getLogger("stance.train")
+# Trains one run's settings into its model directory: `training.train.train(config, resume=..., callbacks=...)`.
+TrainOne = Callable[..., Path]
 
 
 def runs_dir(output_dir: str) -> Path:
+    """The folder of a soup's runs, beside its output directory; removed once the soup is written."""
     path = Path(output_dir)
     return path.with_name(path.name + ".runs")
-
-
-def dev_select(metrics: dict[str, Any], select_on: str) -> float:
-    """The selection score (`training.metrics.selection_score`) from `evaluate_rows` metrics."""
-    f1_by_task = {task: m["macro_f1"] for task, m in metrics.items() if isinstance(m, dict) and "macro_f1" in m}
-    return selection_score(f1_by_task, select_on)
 
 
 def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -59,16 +61,40 @@ def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Te
     return out
 
 
-def _train_run(config: TrainConfig, resume: bool) -> None:
-    """One run in its own process (the soup's parallel mode)."""
-    from training.train import train
+@dataclass(frozen=True)
+class SoupRun:
+    """A finished run read back from its model directory."""
 
+    seed: int
+    network: StanceNetwork
+    tokenizer: Any
+    project: ModelProject
+    state: dict[str, torch.Tensor]  # a copy: averages are loaded into the best run's network, over its own weights
+    dev_select: float
+
+    @property
+    def training(self) -> dict[str, Any]:
+        return self.project.metrics.get("training", {})
+
+
+@dataclass(frozen=True)
+class Soup:
+    """The runs kept in the average, its dev score and metrics, and the dev score of every average tried."""
+
+    members: list[SoupRun]
+    dev_select: float
+    dev_metrics: dict[str, Any]
+    tried: dict[str, float]
+
+
+def _train_run(train_one: TrainOne, config: TrainConfig, resume: bool) -> None:
+    """One run in its own process (the soup's parallel mode)."""
     logging.basicConfig(level=logging.WARNING, format=f"%(levelname)s %(name)s [seed {config.seed}]: %(message)s")
     logging.getLogger("stance").setLevel(logging.INFO)
-    train(config, resume=resume)
+    train_one(config, resume=resume)
 
 
-def _train_in_parallel(configs: list[TrainConfig], resumes: list[bool]) -> None:
+def _train_in_parallel(train_one: TrainOne, configs: list[TrainConfig], resumes: list[bool]) -> None:
     """Train the runs at the same time, one process each, the CPU threads split between them.
 
     On a small CPU this is faster than one run after the other: small matrices use one thread better than two.
@@ -85,15 +111,54 @@ def _train_in_parallel(configs: list[TrainConfig], resumes: list[bool]) -> None:
     )
     context = multiprocessing.get_context("spawn")  # no fork of a process that has started torch's threads
     with ProcessPoolExecutor(max_workers=len(configs), mp_context=context) as pool:
-        futures = [pool.submit(_train_run, c, r) for c, r in zip(configs, resumes, strict=True)]
+        futures = [pool.submit(_train_run, train_one, c, r) for c, r in zip(configs, resumes, strict=True)]
         wait(futures)
     for future in futures:
         future.result()  # re-raises a run's error
 
 
-def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
-    from training.train import checkpoints_dir, train
+def _load_run(seed: int, output_dir: str, select_on: str) -> SoupRun:
+    network, tokenizer, project = load_model_dir(output_dir, verify=True)
+    state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    return SoupRun(seed, network, tokenizer, project, state, dev_select(project.metrics.get("dev", {}), select_on))
 
+
+def _name(runs: Sequence[SoupRun]) -> str:
+    return "+".join(str(r.seed) for r in runs)
+
+
+def greedy_soup(ranked: list[SoupRun], dev_rows: list[LabelledRow], config: TrainConfig) -> Soup:
+    """Best run first, each further run kept in the average if dev does not drop (a tie keeps it). The best run's
+    network is left holding the kept average."""
+    best = ranked[0]
+    network = best.network
+    predictor = StancePredictor(network, best.tokenizer, best.project, device="cpu")
+    scored = {_name([best]): (best.dev_select, best.project.metrics.get("dev", {}))}  # name -> (score, metrics)
+
+    def dev_score(members: tuple[SoupRun, ...]) -> float:
+        name = _name(members)
+        if name not in scored:
+            network.load_state_dict(average_weights([r.state for r in members]))
+            metrics = evaluate_rows(predictor, dev_rows, batch_size=config.eval_batch_size)[0]
+            scored[name] = (dev_select(metrics, config.select_on), metrics)
+        return scored[name][0]
+
+    members: tuple[SoupRun, ...] = (best,)
+    tried = {}
+    for candidate in ranked[1:]:
+        trial = (*members, candidate)
+        # The larger soup first: it is kept when it scores as well as the smaller one.
+        choice = keep_best_on_dev({_name(trial): trial, _name(members): members}, dev_score)
+        tried[_name(trial)] = round(choice.scores[_name(trial)], 4)
+        members = choice.kept
+    network.load_state_dict(average_weights([r.state for r in members]))
+    score, metrics = scored[_name(members)]
+    return Soup(list(members), score, metrics, tried)
+
+
+def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, callbacks: list | None = None) -> Path:
+    """Train a run per seed of ``config.soup_seeds`` with ``train_one``, average them greedily on dev, and write the
+    soup's model directory; returns it."""
     started = time.monotonic()
 
     seeds = [int(s) for s in config.soup_seeds]
@@ -124,93 +189,59 @@ def train_soup(config: TrainConfig, resume: bool = False, callbacks: list | None
     if todo:
         # The data is checked here once, so that a problem is reported before any run starts.
         load_training_data(config.train_files, config.dev_files, config.task_specs())
-    if config.soup_parallel and len(todo) > 1 and not callbacks:
-        _train_in_parallel([run_configs[seed] for seed in todo], list(todo.values()))
+    parallel = config.soup_parallel and len(todo) > 1 and not callbacks
+    if parallel:
+        _train_in_parallel(train_one, [run_configs[seed] for seed in todo], list(todo.values()))
     else:
         for number, (seed, interrupted) in enumerate(todo.items(), start=1):
             log.info("soup: training the run with seed %d (%d of %d)", seed, number, len(todo))
-            train(run_configs[seed], resume=interrupted, callbacks=callbacks)
+            train_one(run_configs[seed], resume=interrupted, callbacks=callbacks)
 
-    runs = []
-    for seed, run_config in run_configs.items():
-        network, tokenizer, project = load_model_dir(run_config.output_dir, verify=True)
-        runs.append(
-            {
-                "seed": seed,
-                "network": network,
-                "tokenizer": tokenizer,
-                "project": project,
-                # a copy: averages are loaded into the best run's network below, which would overwrite its own weights
-                "state": {k: v.detach().clone() for k, v in network.state_dict().items()},
-                "dev_select": dev_select(project.metrics.get("dev", {}), config.select_on),
-            }
-        )
-
+    runs = [_load_run(seed, run_config.output_dir, config.select_on) for seed, run_config in run_configs.items()]
     averaging_started = time.monotonic()
-    # Greedy soup on dev: best run first, each further run kept in the average only if dev does not drop.
-    _, dev_data = load_training_data(config.train_files, config.dev_files, runs[0]["project"].tasks)
-    ranked = sorted(runs, key=lambda r: -r["dev_select"])
-    best = ranked[0]
-    network = best["network"]
-    predictor = StancePredictor(network, best["tokenizer"], best["project"], device="cpu")
-    members = [best]
-    best_score, best_metrics = best["dev_select"], best["project"].metrics.get("dev", {})
-    tried = {}
-    for candidate in ranked[1:]:
-        trial = [*members, candidate]
-        network.load_state_dict(average_weights([r["state"] for r in trial]))
-        metrics = evaluate_rows(predictor, dev_data.rows, batch_size=config.eval_batch_size)[0]
-        score = dev_select(metrics, config.select_on)
-        tried["+".join(str(r["seed"]) for r in trial)] = round(score, 4)
-        if score >= best_score:
-            members, best_score, best_metrics = trial, score, metrics
-    network.load_state_dict(average_weights([r["state"] for r in members]))
+    _, dev_data = load_training_data(config.train_files, config.dev_files, runs[0].project.tasks)
+    soup = greedy_soup(sorted(runs, key=lambda r: -r.dev_select), dev_data.rows, config)
     log.info(
         "soup: dev selection score per run %s, per average %s; kept the average of seeds %s",
-        {r["seed"]: round(r["dev_select"], 4) for r in runs},
-        tried,
-        [r["seed"] for r in members],
+        {r.seed: round(r.dev_select, 4) for r in runs},
+        soup.tried,
+        [r.seed for r in soup.members],
     )
-
     averaging = time.monotonic() - averaging_started
-    training = dict(best["project"].metrics.get("training", {}))
+
+    best = soup.members[0]
+    training = dict(best.training)
     training.update(
         {
             # the runs' own training time (also when a finished run was reused on --resume) plus the averaging
-            "seconds": round(
-                sum(r["project"].metrics.get("training", {}).get("seconds", 0) for r in runs) + averaging, 1
-            ),
+            "seconds": round(sum(r.training.get("seconds", 0) for r in runs) + averaging, 1),
             # this command's wall-clock time (less than the sum when the runs trained in parallel or were reused)
             "wall_seconds": round(time.monotonic() - started, 1),
-            "steps": sum(r["project"].metrics.get("training", {}).get("steps", 0) for r in runs),
+            "steps": sum(r.training.get("steps", 0) for r in runs),
             "soup": {
                 "runs": [
                     {
-                        "seed": r["seed"],
-                        "dev_select": round(r["dev_select"], 4),
-                        "seconds": r["project"].metrics.get("training", {}).get("seconds"),
-                        "weights_sha256": r["project"].weights_sha256,
+                        "seed": r.seed,
+                        "dev_select": round(r.dev_select, 4),
+                        "seconds": r.training.get("seconds"),
+                        "weights_sha256": r.project.weights_sha256,
                     }
                     for r in runs
                 ],
-                "averages_tried": tried,
+                "averages_tried": soup.tried,
                 "init_seed": init_seed,
-                "parallel": config.soup_parallel and len(todo) > 1 and not callbacks,
-                "kept_seeds": [r["seed"] for r in members],
-                "dev_select": round(best_score, 4),
+                "parallel": parallel,
+                "kept_seeds": [r.seed for r in soup.members],
+                "dev_select": round(soup.dev_select, 4),
             },
         }
     )
     training.pop("best_checkpoint", None)
     project = dataclasses.replace(
-        best["project"],
-        training_config={**config.to_dict(), "init_from_model": best["project"].training_config.get("init_from_model")},
-        metrics={"dev": best_metrics, "training": training},
+        best.project,
+        training_config={**config.to_dict(), "init_from_model": best.project.training_config.get("init_from_model")},
+        metrics={"dev": soup.dev_metrics, "training": training},
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         weights_sha256="",
     )
-    with atomic_directory(config.output_dir) as building:
-        save_model_dir(building, network, best["tokenizer"], project)
-        write_model_card(building, project)
-    shutil.rmtree(work, ignore_errors=True)
-    return Path(config.output_dir)
+    return write_model_dir(config.output_dir, best.network, best.tokenizer, project, work)

@@ -13,7 +13,8 @@ from tests.conftest import stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
 from training.data import DataValidationError, load_evaluation_data
 from training.distill import load_soft_labels, write_soft_labels
-from training.train import build_examples, train
+from training.examples import build_examples
+from training.train import train
 
 STANCE = TaskSpec("stance", ("against", "neutral", "favor"), "pair")
 SENTIMENT = TaskSpec("sentiment", ("negative", "neutral", "positive"), "sentence")

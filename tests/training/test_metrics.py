@@ -70,7 +70,7 @@ def test_bootstrap_macro_f1_uses_the_same_definition():
 def test_training_selects_checkpoints_with_the_same_macro_f1():
     import inspect
 
-    from training import train
+    from training import trainer
 
-    assert train.macro_f1 is macro_f1
-    assert "macro_f1(" in inspect.getsource(train._compute_metrics_fn)
+    assert trainer.macro_f1 is macro_f1
+    assert "macro_f1(" in inspect.getsource(trainer._compute_metrics_fn)

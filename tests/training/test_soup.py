@@ -1,8 +1,8 @@
-"""Weight averaging and the dev score of `training.soup` (the training path is tested in test_train)."""
+"""Weight averaging of `training.soup` (the training path is tested in test_train, the dev score in test_selection)."""
 
 import torch
 
-from training.soup import average_weights, dev_select
+from training.soup import average_weights
 
 
 def test_average_weights_means_float_entries_and_keeps_integer_buffers():
@@ -12,10 +12,3 @@ def test_average_weights_means_float_entries_and_keeps_integer_buffers():
     assert out["w"].dtype == torch.bfloat16 and out["w"].tolist() == [2.0, 4.0]
     assert out["ids"].tolist() == [0, 1]
     assert a["w"].tolist() == [1.0, 3.0]  # inputs untouched
-
-
-def test_dev_select_is_a_task_score_or_the_mean_over_tasks():
-    metrics = {"stance": {"macro_f1": 0.7}, "sentiment": {"macro_f1": 0.5}}
-    assert dev_select(metrics, "stance") == 0.7
-    assert abs(dev_select(metrics, "mean") - 0.6) < 1e-9
-    assert dev_select({}, "stance") == 0.0

@@ -11,13 +11,13 @@ from transformers import TrainerCallback
 
 from model import Pair
 from model.model_dir import PROJECT_FILE, load_model_dir
-from model.network import IGNORE_INDEX
 from model.predictor import StancePredictor
 from model.types import Span
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
-from training.train import checkpoints_dir, freeze_bottom_layers, layer_lr_scale, reinit_top_layers, train
+from training.resume import checkpoints_dir
+from training.train import train
 
 
 @pytest.fixture
@@ -295,21 +295,6 @@ def test_repeat_gives_a_file_more_weight(tiny_base, data, tmp_path):
     assert (training["train_rows"], training["train_examples"]) == (40, 120)
 
 
-def test_each_task_learns_only_from_the_input_it_reads(data):
-    from model.types import TaskSpec
-    from training.data import load_training_data
-    from training.train import build_examples
-
-    tasks = [TaskSpec("stance", ("against", "neutral", "favor"), "pair"),
-             TaskSpec("sentiment", ("negative", "neutral", "positive"), "sentence")]  # fmt: skip
-    rows = load_training_data([str(data[0])], [], tasks)[0].rows[:3]
-    examples = build_examples(rows, tasks)
-    assert [e.kind for e in examples] == ["pair", "sentence"] * 3
-    for pair, sentence in zip(examples[::2], examples[1::2], strict=True):
-        assert pair.labels["stance"] >= 0 and pair.labels["sentiment"] == IGNORE_INDEX
-        assert sentence.labels["sentiment"] >= 0 and sentence.labels["stance"] == IGNORE_INDEX
-
-
 class RecordEvaluations(TrainerCallback):
     def __init__(self):
         self.sizes = []
@@ -503,16 +488,6 @@ def test_head_lr_scale_speeds_up_only_the_heads(tiny_base, data, tmp_path):
     assert json.loads((path / PROJECT_FILE).read_text())["training_config"]["head_lr_scale"] == 10.0
 
 
-def test_layer_lr_scale_leaves_heads_and_other_names_alone():
-    assert layer_lr_scale("heads.stance.1.weight", 6, 0.8) == 1.0
-    assert layer_lr_scale("heads.stance.1.weight", 6, 0.8, head_scale=5.0) == 5.0
-    assert layer_lr_scale("encoder.encoder.layer.5.output.dense.weight", 6, 1.0, head_scale=5.0) == 1.0
-    assert layer_lr_scale("encoder.encoder.layer.5.output.dense.weight", 6, 0.8) == 1.0
-    assert layer_lr_scale("encoder.encoder.layer.0.output.dense.weight", 6, 0.8) == pytest.approx(0.8**5)
-    assert layer_lr_scale("encoder.embeddings.word_embeddings.weight", 6, 0.8) == pytest.approx(0.8**6)
-    assert layer_lr_scale("encoder.encoder.layer.0.output.dense.weight", 6, 1.0) == 1.0
-
-
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -527,37 +502,6 @@ def test_layer_lr_scale_leaves_heads_and_other_names_alone():
 def test_regularisation_settings_are_checked(data, field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(train_files=[str(data[0])], **{field: value}).validate()
-
-
-def test_reinit_layers_draws_only_the_top_layers_afresh(tiny_base, tmp_path):
-    from transformers import AutoModel
-
-    def weights(encoder, layer):
-        return torch.cat([p.flatten() for p in encoder.encoder.layer[layer].parameters()])
-
-    pretrained = AutoModel.from_pretrained(tiny_base)
-    encoder = AutoModel.from_pretrained(tiny_base)
-    top = len(encoder.encoder.layer) - 1
-    reinit_top_layers(encoder, 1)
-    assert torch.equal(weights(encoder, 0), weights(pretrained, 0))
-    assert not torch.equal(weights(encoder, top), weights(pretrained, top))
-    norm = encoder.encoder.layer[top].output.LayerNorm
-    assert torch.equal(norm.weight, torch.ones_like(norm.weight)) and not norm.bias.any()
-    with pytest.raises(ConfigError, match="has 2 layers, not 3"):
-        reinit_top_layers(encoder, 3)
-
-
-def test_reinit_layers_works_while_another_thread_loads_a_model(tiny_base):
-    """CI once saw the top layer unchanged: another thread's from_pretrained had swapped torch.nn.init's
-    functions for ones that skip loaded parameters."""
-    from transformers import AutoModel
-
-    initialization = pytest.importorskip("transformers.initialization")
-    encoder = AutoModel.from_pretrained(tiny_base)
-    before = encoder.encoder.layer[-1].output.dense.weight.clone()
-    with initialization.guard_torch_init_functions():
-        reinit_top_layers(encoder, 1)
-    assert not torch.equal(encoder.encoder.layer[-1].output.dense.weight, before)
 
 
 def test_reinit_layers_is_saved_and_needs_a_base_model(tiny_base, data, tmp_path):
@@ -589,21 +533,6 @@ def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data,
         states = torch.randn(1, ids.shape[1], hidden)
         at_end = predictor.network._at(states, ids, end, states.mean(1))
     assert torch.equal(at_end[0], states[0, encoded.input_ids.index(end)])
-
-
-def test_frozen_layers_counts_the_embeddings_as_the_lowest(tiny_base):
-    from transformers import AutoModel
-
-    encoder = AutoModel.from_pretrained(tiny_base)
-    assert freeze_bottom_layers(encoder, 0) == 0
-    frozen = freeze_bottom_layers(encoder, 2)
-    fixed = {n for n, p in encoder.named_parameters() if not p.requires_grad}
-    assert fixed and all(n.startswith(("embeddings.", "encoder.layer.0.")) for n in fixed)
-    assert {n for n, p in encoder.named_parameters() if n.startswith("embeddings.")} <= fixed
-    assert frozen == sum(p.numel() for n, p in encoder.named_parameters() if n in fixed)
-    assert all(p.requires_grad for n, p in encoder.named_parameters() if n.startswith("encoder.layer.1."))
-    with pytest.raises(ConfigError, match="3 layers counting the embeddings, not 4"):
-        freeze_bottom_layers(AutoModel.from_pretrained(tiny_base), 4)
 
 
 def test_frozen_layers_stay_as_they_were_through_training(tiny_base, data, tmp_path):

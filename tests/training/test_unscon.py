@@ -1,8 +1,8 @@
-"""benchmarks/unscon.py: UNSCon sentences that criticise a named country."""
+"""training/unscon.py: UNSCon sentences that criticise a named country."""
 
 from __future__ import annotations
 
-from benchmarks import unscon
+from training import unscon
 
 
 def test_the_unscon_benchmark_finds_the_named_countries():

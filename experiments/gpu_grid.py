@@ -6,11 +6,11 @@ each seed by `stance train` in its own process; every finished run appends one J
 (dev selection score, NewsMTSC and FA-KES dev, the test sets) and its model directory is deleted. Runs are started
 only while the median run time still fits before the deadline, so what comes back is whole runs.
 
-    python benchmarks/gpu_grid.py --out OUT --deadline 515 --workers 12 [--base DIR] [--fp16-base DIR]
+    python -m experiments.gpu_grid --out OUT --deadline 515 --workers 12 [--base DIR] [--fp16-base DIR]
 
 ``--fp16-base DIR``: a base model directory whose weights are stored as float16 in ``model16.safetensors`` (to carry
-the base encoder within a transfer limit); they are widened back to float32 before training. benchmarks/EXPERIMENTS.md
-has the grid of 2026-11-27 and its results (benchmarks/results/gpu_grid.jsonl).
+the base encoder within a transfer limit); they are widened back to float32 before training. experiments/EXPERIMENTS.md
+has the grid of 2026-11-27 and its results (experiments/results/gpu_grid.jsonl).
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = Path("/tmp/gpu_grid_runs")  # model directories (deleted once scored), their logs and scores
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 # (name, overrides of configs/default.yaml as it was before the grid: lr 5e-5, no layer-wise decay)
 VARIANTS = [
@@ -46,14 +44,6 @@ VARIANTS = [
     ("ep5", ["--epochs", "5", "--learning-rate", "5e-5", "--layer-lr-decay", "1"]),
 ]
 SEEDS = [42, 1, 7]
-SCORED = {
-    "dev_newsmtsc": ["data/newsmtsc/dev_rw.jsonl", "data/newsmtsc/dev_mt.jsonl"],
-    "dev_fakes": ["data/fakes_stance/dev.jsonl"],
-    "test_rw": ["data/newsmtsc/test_rw.jsonl"],
-    "test_mt": ["data/newsmtsc/test_mt.jsonl"],
-    "test_fakes": ["data/fakes_stance/test.jsonl"],
-    "test_tweeteval": ["data/tweeteval_stance/test.jsonl"],
-}
 
 
 def rebuild_base(parts: list[Path], target: Path) -> None:
@@ -77,36 +67,6 @@ def rebuild_base(parts: list[Path], target: Path) -> None:
         elif not name.endswith(".scale"):
             out[name] = tensor.float().contiguous() if tensor.is_floating_point() else tensor
     save_file(out, str(target / "model.safetensors"), metadata={"format": "pt"})
-
-
-def score(model_dir: Path, predictor=None, names=tuple(SCORED)) -> dict:
-    """Dev and test scores of a model directory (``predictor``: the caller's already loaded copy of it; ``names``:
-    which of SCORED, so that a decision on dev can be taken before any test set is read)."""
-    from model.predictor import StancePredictor
-    from training.data import load_evaluation_data
-    from training.evaluate import evaluate_rows
-
-    predictor = predictor or StancePredictor.from_dir(model_dir)
-    out = {}
-    for name in names:
-        data = load_evaluation_data([str(REPO / f) for f in SCORED[name]], predictor.tasks)
-        metrics = evaluate_rows(predictor, data.rows)[0]
-        stance = metrics["stance"]
-        out[name] = {
-            "macro_f1": round(stance["macro_f1"], 4),
-            "f1_af": round(stance["f1_against_favor"], 4),
-            **({"sentiment_f1": round(metrics["sentiment"]["macro_f1"], 4)} if "sentiment" in metrics else {}),
-        }
-    # UNSCon's selection half (benchmarks/unscon.py): criticism of a named country read as against, and false alarms.
-    from unscon import pairs as unscon_pairs
-    from unscon import score as unscon_score
-
-    unscon = unscon_score(str(model_dir), unscon_pairs(half=0), predictor)
-    out["unscon_half0"] = {
-        "recall_against": unscon["recall_against"]["all"]["rate"],
-        "false_against": unscon["false_against"]["all"]["rate"],
-    }
-    return out
 
 
 @dataclass
@@ -217,7 +177,7 @@ def run_grid(out: Path, deadline: float, workers: int, base: str, variants=None,
             train = [sys.executable, "-m", "stance_cli.main", "train", "--config", "configs/default.yaml",
                      "--base-model", base, "--output-dir", str(model_dir), "--seed", str(seed), "--no-progress",
                      "--threads", "1", *args]  # fmt: skip
-            then_score = [sys.executable, __file__, "--score", str(model_dir)]
+            then_score = [sys.executable, "-m", "experiments.gpu_grid", "--score", str(model_dir)]
             shell = f"{shlex.join(train)} && {shlex.join(then_score)} > {scores}"
             record = {"config": name, "args": args, "seed": seed}
             jobs.append(Job(f"{name} seed {seed}", record, shell, model_dir, scores))
@@ -237,6 +197,8 @@ def main() -> None:
     parser.add_argument("--score", help=argparse.SUPPRESS)  # internal: score one model directory, print JSON
     args = parser.parse_args()
     if args.score:
+        from training.dev_score import score
+
         print(json.dumps(score(Path(args.score))))
         return
     out = Path(args.out)
