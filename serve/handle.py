@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from model.pipeline import DocumentAnalyzer
 from model.predictor import StancePredictor
 from model.types import Pair, Span
 from serve.errors import InvalidModelName, ModelNotFound
+from serve.heap import freeze_long_lived_objects
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -50,18 +50,8 @@ def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int)
     except Exception as exc:  # a model that loads but cannot predict must not be served
         raise ModelDirError(f"{path}: warm-up prediction failed ({exc})") from exc
     handle = ModelHandle(name, path, predictor, DocumentAnalyzer.from_predictor(predictor, registry, batch_size))
-    freeze_long_lived_objects()
+    freeze_long_lived_objects()  # the model and libraries leave the collector's walks (serve/heap.py)
     return handle
-
-
-def freeze_long_lived_objects() -> None:
-    """Move every object alive now (the model, the libraries: about 400,000) out of the garbage collector's reach.
-    A full collection walks them all in about 0.2 s holding the GIL, which stalled /healthz whenever a large request
-    allocated enough to trigger one. Frozen objects are still freed when unreferenced; the unfreeze first lets
-    the collector reclaim a replaced model's reference cycles."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def base_model_name(base_model: str | None, model_dir: Path) -> str | None:

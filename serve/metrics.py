@@ -37,6 +37,7 @@ class ServiceMetrics:
             registry=self.registry,
         )  # fmt: skip
         self.queued_items = Gauge("stance_queued_items", "model inputs waiting", registry=self.registry)
+        self.in_flight = Gauge("stance_requests_in_flight", "/v1/ requests being answered", registry=self.registry)
         self.model_info = Gauge(
             "stance_model_info", "the loaded model (value 1)", ["model_id", "name"], registry=self.registry
         )

@@ -85,8 +85,11 @@ class Observe:
                 status = message["status"]
             await send(message)
 
-        timeout = settings.request_timeout_s if scope["path"].startswith("/v1/") else None
+        predicting = scope["path"].startswith("/v1/")
+        timeout = settings.request_timeout_s if predicting else None
         response: Response | None = None
+        self.service.in_flight += predicting
+        self.service.metrics.in_flight.set(self.service.in_flight)
         try:
             async with asyncio.timeout(timeout) as limit:
                 await self.app(scope, receive, tracked_send)
@@ -99,6 +102,9 @@ class Observe:
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             response = internal_error()
+        finally:
+            self.service.in_flight -= predicting
+            self.service.metrics.in_flight.set(self.service.in_flight)
         if response is not None and status is None:
             await response(scope, receive, tracked_send)
         name = self.route_name(scope)

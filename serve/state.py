@@ -17,6 +17,7 @@ from model.model_dir import is_model_name
 from serve.batcher import MicroBatcher
 from serve.errors import LabellingDisabled, ModelNotFound, NotReady, ReloadFailed
 from serve.handle import ModelHandle, load_handle, resolve_model_name
+from serve.heap import HeapKeeper
 from serve.labelling import LabelQueue
 from serve.metrics import ServiceMetrics
 from serve.settings import Settings
@@ -40,6 +41,8 @@ class ServiceState:
         self.draining = False  # set on SIGTERM (serve/server.py): /readyz says 503 while requests are still served
         self.labels = LabelQueue(settings.label_queue, settings.label_output) if settings.label_queue else None
         self._loader: asyncio.Task | None = None
+        self.in_flight = 0  # prediction requests being answered (serve/middleware.py counts them)
+        self.heap = HeapKeeper(busy=lambda: self.in_flight > 0)
 
     def label_queue(self) -> LabelQueue:
         if self.labels is None:
@@ -95,6 +98,7 @@ class ServiceState:
             settings.model_batch_size, self.metrics, max_queue_wait_s=settings.max_queue_wait_s,
         )  # fmt: skip
         self.batcher.start()
+        self.heap.start()
         try:
             path, name = self.model_path()  # a wrong name is reported now, before "startup complete"
             log.info("loading model %s", path)
@@ -107,6 +111,7 @@ class ServiceState:
         if self._loader is not None:
             self._loader.cancel()
         await self.running_batcher().stop()
+        await self.heap.stop()
 
     async def _initial_load(self, path: Path, name: str) -> None:
         try:

@@ -1,0 +1,35 @@
+"""The server's garbage collection (serve/heap.py): full collections only when idle after work, or overdue."""
+
+from __future__ import annotations
+
+import gc
+
+from serve.heap import YOUNG_ENOUGH, HeapKeeper
+
+
+def test_the_whole_heap_is_collected_once_the_service_falls_idle():
+    state = {"busy": True}
+    keeper = HeapKeeper(busy=lambda: state["busy"], full_every_s=3600)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        garbage = [[] for _ in range(YOUNG_ENOUGH + 10)]  # enough young allocations for a young collection
+        assert keeper.tick() == 1  # busy: only the young generations
+        del garbage
+        assert keeper.tick() in (1, None)
+        state["busy"] = False
+        assert keeper.tick() == 2  # idle after work: the whole heap, once
+        assert keeper.tick() is None
+        keeper.full_every_s = 0
+        state["busy"] = True
+        assert keeper.tick() == 2  # overdue: even under load
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_a_running_server_collects_by_itself_and_gives_collection_back(client):
+    """With a model loaded, the long-lived objects are frozen and automatic collection is the keeper's."""
+    assert gc.get_freeze_count() > 0
+    assert not gc.isenabled()
+    assert "stance_requests_in_flight 0.0" in client.get("/metrics").text
