@@ -9,6 +9,7 @@ judged by their files: every one the Trainer writes is there and ``optimizer.pt`
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def newest_complete(work: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
             return folder, skipped
         skipped.append((folder, reason))
     return None, skipped
+
+
+def stopped_early_at(checkpoint: Path) -> int | None:
+    """The step of ``checkpoint`` when early stopping had ended the run there (its saved count of evaluations
+    without improvement reached the patience), else None. The Trainer does not save that it was told to stop, so a
+    run killed after this last checkpoint (while exporting) would otherwise train on after ``--resume``."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    saved = (state.get("stateful_callbacks") or {}).get("EarlyStoppingCallback")
+    for callback in saved if isinstance(saved, list) else [saved]:
+        if not isinstance(callback, dict):
+            continue
+        patience = callback.get("args", {}).get("early_stopping_patience")
+        count = callback.get("attributes", {}).get("early_stopping_patience_counter")
+        if isinstance(patience, int) and isinstance(count, int) and patience > 0 and count >= patience:
+            return int(state.get("global_step", 0)) or None
+    return None

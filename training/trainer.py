@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from safetensors.torch import load_file
+from transformers import EarlyStoppingCallback, Trainer, TrainerState, TrainingArguments
 
 from model.network import IGNORE_INDEX, StanceNetwork, label_key
 from model.types import TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
-from training.checkpoints import MarkComplete
+from training.checkpoints import MarkComplete, stopped_early_at
 from training.config import TrainConfig
 from training.embedding_grad import reused_embedding_gradient
 from training.examples import Collator
@@ -225,13 +226,24 @@ def fit(setup: RunTrainer, start_from: Path | None) -> Fitted:
     """Train (from ``start_from`` when resuming), then keep the best of the best checkpoint and the averages."""
     trainer = setup.trainer
     network = cast(StanceNetwork, trainer.model)
-    with reused_embedding_gradient(network.encoder.get_input_embeddings()):
-        result = trainer.train(resume_from_checkpoint=str(start_from) if start_from else None)
+    stopped = stopped_early_at(start_from) if start_from is not None else None
+    if start_from is not None and stopped is not None:
+        # Early stopping had ended the run at this checkpoint (it was killed while exporting): the Trainer would
+        # train on, so finish the run as the uninterrupted one did, from its best checkpoint, with no more steps.
+        log.info("%s: early stopping had ended the run at step %d; finishing it from there", start_from.name, stopped)
+        trainer.state = TrainerState.load_from_json(str(start_from / "trainer_state.json"))
+        best_folder = Path(trainer.state.best_model_checkpoint or start_from)
+        network.load_state_dict(load_file(str(best_folder / "model.safetensors")))
+        steps = stopped
+    else:
+        with reused_embedding_gradient(network.encoder.get_input_embeddings()):
+            result = trainer.train(resume_from_checkpoint=str(start_from) if start_from else None)
+        steps = int(result.global_step)
     weights_kept = keep_best_weights(trainer, setup.averages) if setup.averages is not None else None
     best = trainer.state.best_model_checkpoint
     return Fitted(
         network=cast(StanceNetwork, trainer.model),
-        steps=int(result.global_step),
+        steps=steps,
         device=str(trainer.args.device),
         bf16=setup.bf16,
         best_checkpoint=best and Path(best).name,

@@ -669,3 +669,22 @@ def test_a_resumed_run_stops_early_where_the_uninterrupted_run_stops(tiny_base, 
         train(config, callbacks=[CrashAtSecondCheckpoint()])
     resumed = train(config, resume=True)
     assert json.loads((resumed / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == steps
+
+
+def test_a_run_killed_after_early_stopping_ended_it_does_not_train_on_when_resumed(tiny_base, data, tmp_path):
+    """make bench-reliability found it: killed after the checkpoint at which early stopping ended the run (while
+    the model directory was written), `--resume` trained on to the next evaluation."""
+    settings = dict(max_steps=12, evals_per_epoch=6, early_stopping_patience=2, learning_rate=0.0, warmup_ratio=0.0)
+    whole = train(tiny_config(tiny_base, data, tmp_path / "whole", **settings))
+    steps = json.loads((whole / PROJECT_FILE).read_text())["metrics"]["training"]["steps"]
+    config = tiny_config(tiny_base, data, tmp_path / "killed", **settings)
+
+    class CrashAtTheStoppingCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if control.should_training_stop:
+                raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[CrashAtTheStoppingCheckpoint()])
+    resumed = train(config, resume=True)
+    assert json.loads((resumed / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == steps
