@@ -13,8 +13,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     from training.config import add_config_arguments
 
     train = sub.add_parser(
-        "train", help="fine-tune a model on labelled files", description="Fine-tune a model. Without --config the "
-        "settings are the generic defaults below; configs/default.yaml is the measured recipe of the default model.",
+        "train", help="fine-tune a model on labelled files", description="Fine-tune a model. The defaults "
+        "below are the default model's measured recipe; configs/default.yaml adds its data (files, tasks, dev sets).",
     )  # fmt: skip
     train.add_argument(
         "--config", metavar="FILE", help="YAML or JSON config file (it may extend another: `extends: default.yaml`); "

@@ -33,7 +33,8 @@ DEFAULT_TASKS: dict[str, dict[str, Any]] = {
 class TrainConfig:
     """Everything `stance train` needs; every field can be set in the config file or as ``--field-name``.
 
-    These defaults are generic; ``configs/default.yaml`` is the measured recipe of the default model."""
+    The training settings' defaults are the default model's measured recipe; ``configs/default.yaml`` adds its data
+    (files, soft labels, dev and calibration sets, tasks)."""
 
     train_files: list[DataFile] = setting(
         [],
@@ -65,10 +66,12 @@ class TrainConfig:
     )
     epochs: float = setting(4.0, "training epochs")
     max_steps: int = setting(-1, "stop after this many optimiser steps (overrides epochs; for smoke tests)")
-    learning_rate: float = setting(5e-5, "peak learning rate (AdamW)")
+    learning_rate: float = setting(
+        5.7e-5, "peak learning rate (AdamW) of the task heads and the top encoder layer (lower layers: layer_lr_decay)"
+    )
     weight_decay: float = setting(0.01, "AdamW weight decay")
     warmup_ratio: float = setting(0.06, "share of steps for linear warm-up, then linear decay")
-    batch_size: int = setting(32, "training batch size", at_least=1)
+    batch_size: int = setting(16, "training batch size", at_least=1)
     group_by_length: bool = setting(True, "batch inputs of similar length together (less padding, faster on CPU)")
     eval_batch_size: int = setting(64, "evaluation batch size", at_least=1)
     max_length: int = setting(
@@ -93,7 +96,7 @@ class TrainConfig:
         0.0, "label smoothing of the training loss (0: off; e.g. 0.1)", at_least=0, below=1
     )
     layer_lr_decay: float = setting(
-        1.0,
+        0.8,
         "layer-wise learning-rate decay: the task heads and the top encoder layer train at learning_rate, each "
         "layer below at this factor times the one above, the embeddings last (1: one rate for all)",
         above=0,
@@ -131,7 +134,7 @@ class TrainConfig:
         at_most=1,
     )
     distill_temperature: float = setting(
-        1.0, "softmax temperature for distillation (teacher and student alike)", above=0, at_most=100
+        2.0, "softmax temperature for distillation (teacher and student alike)", above=0, at_most=100
     )
     calibration_files: list[str] = setting(
         [],
@@ -144,9 +147,11 @@ class TrainConfig:
         "stance prior correction fitted with the calibration: auto keeps it only if it wins under cross-validation "
         "on the calibration files",
     )
-    early_stopping_patience: int = setting(2, "stop after this many evaluations without dev improvement (0: off)")
+    early_stopping_patience: int = setting(
+        0, "stop after this many evaluations without dev improvement (0: off; the best dev checkpoint is kept)"
+    )
     select_on: str = setting("mean", "checkpoint selection: a task's dev macro-F1, or 'mean' over tasks")
-    evals_per_epoch: int = setting(1, "dev evaluations (and checkpoints) per epoch", at_least=1)
+    evals_per_epoch: int = setting(2, "dev evaluations (and checkpoints) per epoch", at_least=1)
     ema_decays: list[float] = setting(
         [], "keep exponential moving averages of the weights with these decays (e.g. 0.999)", above=0, below=1
     )

@@ -478,7 +478,7 @@ def test_layer_lr_decay_gives_lower_layers_lower_rates(tiny_base, data, tmp_path
 
 
 def test_head_lr_scale_speeds_up_only_the_heads(tiny_base, data, tmp_path):
-    config = tiny_config(tiny_base, data, tmp_path / "heads", max_steps=2, head_lr_scale=10.0)
+    config = tiny_config(tiny_base, data, tmp_path / "heads", max_steps=2, head_lr_scale=10.0, layer_lr_decay=1.0)
     record = RecordGroupRates()
     path = train(config, callbacks=[record])
     heads = {v for k, v in record.rates.items() if k.startswith("heads.")}
