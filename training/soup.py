@@ -31,11 +31,11 @@ import torch
 from model.model_dir import PROJECT_FILE, ModelProject, load_model_dir
 from model.network import StanceNetwork
 from model.predictor import StancePredictor
+from training.checkpoints import checkpoints_dir
 from training.config import TrainConfig
 from training.data import LabelledRow, load_training_data
 from training.evaluate import evaluate_rows
 from training.export import write_model_dir
-from training.resume import checkpoints_dir
 from training.selection import dev_select, keep_best_on_dev
 
 log = logging.getLogger("stance.train")

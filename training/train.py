@@ -3,7 +3,7 @@
 A run reads as four stages, each with its module:
     prepare  the tasks, input format and checked data, from a base model or a model (`training.init_from`)
     build    the network and the datasets (`training.layers`, `training.examples`)
-    fit      the Hugging Face Trainer (`training.trainer`), resumable from checkpoints (`training.resume`)
+    fit      the Hugging Face Trainer (`training.trainer`), resumable from checkpoints (`training.checkpoints`)
     export   the model directory with its dev metrics and calibration (`training.export`)
 Nothing is built or written when the settings or the data have problems.
 """
@@ -27,6 +27,7 @@ from model.network import StanceNetwork
 from model.predictor import StancePredictor
 from model.types import TaskSpec
 from training.calibrate import fit_calibration
+from training.checkpoints import checkpoints_dir, resume_point, start_checkpoints
 from training.config import ConfigError, TrainConfig
 from training.data import DataValidationError, LabelledRow, LoadedData, load_evaluation_data, load_training_data
 from training.data import fingerprint as data_fingerprint
@@ -43,7 +44,6 @@ from training.examples import (
 from training.export import write_model_dir
 from training.init_from import effective_settings, init_format, init_labels_note, init_tasks, load_init_network
 from training.layers import freeze_bottom_layers, reinit_top_layers
-from training.resume import checkpoints_dir, resume_point, start_checkpoints
 from training.soup import train_soup
 from training.trainer import Fitted, build_trainer, fit
 

@@ -15,8 +15,8 @@ from model.predictor import StancePredictor
 from model.types import Span
 from stance_cli.main import main
 from tests.conftest import FIXTURES, stance_rows, write_jsonl
+from training.checkpoints import checkpoints_dir
 from training.config import ConfigError, TrainConfig
-from training.resume import checkpoints_dir
 from training.train import train
 
 
