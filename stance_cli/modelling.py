@@ -139,16 +139,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from model.predictor import StancePredictor
-    from training.calibrate import fit_calibration, write_calibration
-    from training.data import load_evaluation_data
+    from training.calibrate import calibrate_model_dir
 
-    predictor = StancePredictor.from_dir(args.model)
-    rows = load_evaluation_data(args.input, predictor.tasks).rows
-    if not rows:
-        raise ValueError(f"{', '.join(args.input)}: no rows labelled for the model's tasks")
-    calibration = fit_calibration(predictor, rows, bias=args.prior_correction, files=args.input)
-    write_calibration(args.model, calibration)
+    calibration = calibrate_model_dir(args.model, args.input, args.prior_correction)
     for task, c in calibration.items():
         fitted = c.fitted
         bias = f", prior correction {list(c.bias)}" if c.bias else ""

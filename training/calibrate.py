@@ -27,7 +27,7 @@ from model.calibration import Calibration
 from model.model_dir import PROJECT_FILE, ModelProject, read_project
 from model.predictor import StancePredictor
 from training.card import write_model_card
-from training.data import LabelledRow
+from training.data import LabelledRow, load_evaluation_data
 from training.metrics import expected_calibration_error, macro_f1
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 401))
@@ -151,3 +151,17 @@ def write_calibration(model_dir: str | os.PathLike, calibration: dict[str, Calib
     os.replace(temporary, path)
     write_model_card(directory, project)
     return project
+
+
+def calibrate_model_dir(
+    model_dir: str | os.PathLike, files: Sequence[str], prior_correction: str = "auto"
+) -> dict[str, Calibration]:
+    """`stance calibrate`: fit each task's temperature (and the stance prior correction) on the labelled ``files``
+    and write them into the model directory; returns what was fitted. Fit on dev data, never on test."""
+    predictor = StancePredictor.from_dir(model_dir)
+    rows = load_evaluation_data(list(files), predictor.tasks).rows
+    if not rows:
+        raise ValueError(f"{', '.join(files)}: no rows labelled for the model's tasks")
+    calibration = fit_calibration(predictor, rows, bias=prior_correction, files=list(files))
+    write_calibration(model_dir, calibration)
+    return calibration
