@@ -43,7 +43,7 @@ def read_pairs(path: Path) -> list[dict]:
 
 def row_for(entry: dict, labels: dict, file: str, line: int):
     from model.types import Pair, Span
-    from training.data import LabelledRow
+    from training.rows import LabelledRow
 
     span = (Span(entry["mention_start"], entry["mention_end"]),)
     return LabelledRow(Pair(entry["text"], entry["target"], span), labels, entry.get("id"), file, line)

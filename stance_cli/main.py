@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.actors import ActorRegistryError
     from model.model_dir import ModelDirError
     from training.config import ConfigError
-    from training.data import DataValidationError
+    from training.rows import DataValidationError
 
     parser = build_parser()
     args = parser.parse_args(argv)

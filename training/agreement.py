@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from model.records import read_records, unit_of
-from training.data import DataValidationError, Problem
+from training.rows import DataValidationError, Problem
 
 TASKS = ("stance", "sentiment")
 

@@ -27,8 +27,9 @@ from model.calibration import Calibration
 from model.model_dir import PROJECT_FILE, ModelProject, read_project
 from model.predictor import StancePredictor
 from training.card import write_model_card
-from training.data import LabelledRow, load_evaluation_data
+from training.data import load_evaluation_data
 from training.metrics import expected_calibration_error, macro_f1
+from training.rows import LabelledRow
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.1), np.log(10.0), 401))
 BIAS_GRID = np.round(np.linspace(-3.0, 3.0, 61), 2)

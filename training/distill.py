@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.types import TaskSpec
-from training.data import DataValidationError, LabelledRow, Problem
+from training.rows import DataValidationError, LabelledRow, Problem
 
 PROBABILITY_TOLERANCE = 0.01  # how far a row's probabilities may sum from 1 (they are rounded when written)
 

@@ -13,8 +13,9 @@ from typing import Any
 from model.predictor import StancePredictor
 from model.types import Prediction
 from training.breakdown import actor_breakdown
-from training.data import LabelledRow, load_evaluation_data
+from training.data import load_evaluation_data
 from training.metrics import calibration_bins, classification_report, expected_calibration_error
+from training.rows import LabelledRow
 
 ECE_BINS = 15
 

@@ -14,7 +14,8 @@ import torch
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
 from model.network import IGNORE_INDEX, label_key, soft_key
 from model.types import InputKind, TaskSpec
-from training.data import FileSpec, LabelledRow
+from training.data import FileSpec
+from training.rows import LabelledRow
 
 
 @dataclass(frozen=True)

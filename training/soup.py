@@ -33,9 +33,10 @@ from model.network import StanceNetwork
 from model.predictor import StancePredictor
 from training.checkpoints import checkpoints_dir
 from training.config import TrainConfig
-from training.data import LabelledRow, load_training_data
+from training.data import load_training_data
 from training.evaluate import evaluate_rows
 from training.export import write_model_dir
+from training.rows import LabelledRow
 from training.selection import dev_select, keep_best_on_dev
 
 log = logging.getLogger("stance.train")

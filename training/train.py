@@ -29,8 +29,8 @@ from model.types import TaskSpec
 from training.calibrate import fit_calibration
 from training.checkpoints import checkpoints_dir, resume_point, start_checkpoints
 from training.config import ConfigError, TrainConfig
-from training.data import DataValidationError, LabelledRow, LoadedData, load_evaluation_data, load_training_data
 from training.data import fingerprint as data_fingerprint
+from training.data import load_evaluation_data, load_training_data
 from training.distill import load_soft_labels
 from training.evaluate import evaluate_rows
 from training.examples import (
@@ -44,6 +44,7 @@ from training.examples import (
 from training.export import write_model_dir
 from training.init_from import effective_settings, init_format, init_labels_note, init_tasks, load_init_network
 from training.layers import freeze_bottom_layers, reinit_top_layers
+from training.rows import DataValidationError, LabelledRow, LoadedData
 from training.soup import train_soup
 from training.trainer import Fitted, build_trainer, fit
 

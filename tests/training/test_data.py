@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import FIXTURES, write_jsonl
 from training.config import TrainConfig
-from training.data import DataValidationError, load_evaluation_data, load_training_data
+from training.data import load_evaluation_data, load_training_data
+from training.rows import DataValidationError
 
 TASKS = TrainConfig().task_specs()
 BAD_TRAIN = str(FIXTURES / "data" / "bad_train.jsonl")

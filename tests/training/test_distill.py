@@ -11,9 +11,10 @@ from model.types import TaskSpec
 from stance_cli.main import main
 from tests.conftest import stance_rows, write_jsonl
 from training.config import ConfigError, TrainConfig
-from training.data import DataValidationError, load_evaluation_data
+from training.data import load_evaluation_data
 from training.distill import load_soft_labels, write_soft_labels
 from training.examples import build_examples
+from training.rows import DataValidationError
 from training.train import train
 
 STANCE = TaskSpec("stance", ("against", "neutral", "favor"), "pair")
