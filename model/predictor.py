@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from model.backends import REFERENCE, BackendCheck, choose, running
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
 from model.model_dir import ModelProject, load_model_dir
 from model.network import logits_key
@@ -20,18 +21,34 @@ class StancePredictor:
     >>> [p.tasks["stance"].label for p in predictor.predict([Pair("Damascus has every right.", "Syria")])]
     """
 
-    def __init__(self, network, tokenizer, project: ModelProject, device: str | None = None) -> None:
+    def __init__(
+        self,
+        network,
+        tokenizer,
+        project: ModelProject,
+        device: str | None = None,
+        backend: str = REFERENCE,
+        backend_check: BackendCheck | None = None,
+    ) -> None:
         self.network = network
         self.tokenizer = tokenizer
         self.project = project
         self.encoder = InputEncoder(tokenizer, project.input_format)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.network.to(self.device).eval()
+        self.backend = backend  # model/backends.py
+        self.backend_check = backend_check
 
     @classmethod
-    def from_dir(cls, directory: str | os.PathLike, device: str | None = None) -> StancePredictor:
+    def from_dir(
+        cls, directory: str | os.PathLike, device: str | None = None, backend: str = "auto"
+    ) -> StancePredictor:
+        """Load a model directory; ``backend``: ``auto`` (the fastest checked one), ``torch-fp32``, ``torch-bf16``
+        (model/backends.py)."""
         network, tokenizer, project = load_model_dir(directory)
-        return cls(network, tokenizer, project, device=device)
+        where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        name, check = choose(backend, directory, where)
+        return cls(network, tokenizer, project, device=device, backend=name, backend_check=check)
 
     @property
     def tasks(self):
@@ -114,7 +131,7 @@ class StancePredictor:
         tasks = [t for t in self.project.tasks if t.input == kind]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids), reverse=True)
         out = {t.name: torch.empty(len(encoded), len(t.labels)) for t in tasks}
-        with torch.inference_mode():
+        with torch.inference_mode(), running(self.backend, self.device):
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
                 batch = self._pad([encoded[i] for i in chunk])

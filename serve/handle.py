@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.actors import ActorRegistry
+from model.backends import BackendError
 from model.base import DEFAULT_BASE_MODEL
 from model.model_dir import ModelDirError
 from model.pipeline import DocumentAnalyzer
@@ -40,9 +41,12 @@ class ModelHandle:
         return f"{self.name}@{self.content_hash[:12]}"
 
 
-def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int) -> ModelHandle:
+def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int, backend: str = "auto") -> ModelHandle:
     """Load a model directory and run a warm-up prediction; raises `ModelDirError` when either fails."""
-    predictor = StancePredictor.from_dir(path)
+    try:
+        predictor = StancePredictor.from_dir(path, backend=backend)
+    except BackendError as exc:
+        raise ModelDirError(str(exc)) from exc
     try:
         text = "Damascus has every right to expel terrorists from its territory."
         predictor.predict([Pair(text, "Syria", (Span(0, 8),))])

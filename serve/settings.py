@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     )  # fmt: skip
     model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
+    backend: Literal["auto", "torch-fp32", "torch-bf16"] = Field(
+        "auto",
+        description="how the network runs: auto is the fastest backend `stance export` checked (model/backends.py)",
+    )
 
     label_queue: str | None = Field(
         None, description="JSONL or CSV of items to label (from `stance suggest`), unique ids; enables /label"

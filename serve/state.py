@@ -59,7 +59,10 @@ class ServiceState:
         return resolve_model_name(Path(self.settings.models_root), self.settings.model), self.settings.model
 
     async def load(self, path: Path, name: str) -> ModelHandle:
-        return await run_in_threadpool(load_handle, path, name, self.registry, self.settings.model_batch_size)
+        settings = self.settings
+        return await run_in_threadpool(
+            load_handle, path, name, self.registry, settings.model_batch_size, settings.backend
+        )
 
     def ready_handle(self) -> ModelHandle:
         if self.handle is None:

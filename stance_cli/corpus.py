@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stance_cli.options import EXIT_BAD_INPUT, add_model, at_least
+from stance_cli.options import EXIT_BAD_INPUT, add_backend, add_model, at_least
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +17,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "default, to stdout) or .csv/.parquet (one row per sentence and actor).",
     )
     add_model(analyze, "model directory")
+    add_backend(analyze)
     analyze.add_argument("--input", required=True, help="text file, folder of .txt, or .jsonl/.csv/.parquet")
     analyze.add_argument(
         "--output", metavar="FILE", help="output .jsonl, .csv or .parquet file (default: JSONL on stdout)"
@@ -85,7 +86,9 @@ def _analyze(args: argparse.Namespace) -> int:
         flag = {"score_all_actors": "--score-all-actors"}.get(exc.field, exc.field)
         print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    analyzer = DocumentAnalyzer.from_predictor(StancePredictor.from_dir(args.model), registry, args.batch_size)
+    analyzer = DocumentAnalyzer.from_predictor(
+        StancePredictor.from_dir(args.model, backend=args.backend), registry, args.batch_size
+    )
     stats = analyze_corpus(
         analyzer,
         args.input,

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from stance_cli.options import add_input, add_model, add_models, at_least
+from stance_cli.options import add_backend, add_input, add_model, add_models, at_least
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     evaluate = sub.add_parser("evaluate", help="score a model on labelled files")
     add_model(evaluate, "model directory")
     add_input(evaluate, "labelled JSONL/CSV/Parquet file(s)")
+    add_backend(evaluate)
     evaluate.add_argument(
         "--output", metavar="FOLDER", help="folder for metrics.json, report.md, confusion PNGs and predictions"
     )
@@ -89,6 +90,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     comp.set_defaults(run=_compare)
 
+    export = sub.add_parser(
+        "export", help="check the faster backends against float32 and record them in the model directory",
+        description="Run each backend this machine supports (torch-bf16 where the CPU or GPU has bfloat16) and "
+        "float32 over labelled held-out pairs; a backend passes when stance labels agree on at least 99 %% of them "
+        "and stance macro-F1 moves by at most 0.005. The result goes to DIR/backends.json, where --backend auto "
+        "reads it.",
+    )  # fmt: skip
+    add_model(export, "model directory (backends.json is written into it)", required=True)
+    add_input(export, "labelled held-out JSONL/CSV/Parquet file(s), never the training data")
+    export.set_defaults(run=_export)
+
 
 def _choices(name: str) -> tuple[str, ...]:
     from training.config import TrainConfig
@@ -109,6 +121,18 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from training.backend_check import check_backends
+
+    checks, path = check_backends(args.model, args.input)
+    for check in checks:
+        print(check.line())
+    if not checks:
+        print("no backend besides torch-fp32 runs on this machine; nothing to check")
+    print(f"recorded in {path}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model
 
@@ -117,7 +141,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         from model.actors import ActorRegistry
 
         actors = ActorRegistry.from_file(args.actors).names
-    metrics = evaluate_model(args.model, args.input, args.output, batch_size=args.batch_size, actors=actors)
+    metrics = evaluate_model(
+        args.model, args.input, args.output, batch_size=args.batch_size, actors=actors, backend=args.backend
+    )
     for task, report in metrics.items():
         extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
         ece = f", ECE {report['calibration']['ece']:.3f}" if "calibration" in report else ""

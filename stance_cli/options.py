@@ -47,6 +47,17 @@ def add_models(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--models", type=model_path, nargs="+", required=True, metavar="DIR", help=help)
 
 
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: how the network runs (model/backends.py); ``STANCE_BACKEND``, else auto."""
+    from model.backends import CHOICES
+
+    parser.add_argument(
+        "--backend", choices=CHOICES, default=os.environ.get("STANCE_BACKEND", "auto"),
+        help="auto (the fastest backend checked against float32 by `stance export`), torch-fp32 or torch-bf16 "
+        "(default: $STANCE_BACKEND, else auto)",
+    )  # fmt: skip
+
+
 def add_input(parser: argparse.ArgumentParser, help: str) -> None:
     """``--input`` (alias ``--data``): one or more files to read."""
     parser.add_argument("--input", "--data", dest="input", nargs="+", required=True, metavar="FILE", help=help)

@@ -159,7 +159,7 @@ def calibrate_model_dir(
 ) -> dict[str, Calibration]:
     """`stance calibrate`: fit each task's temperature (and the stance prior correction) on the labelled ``files``
     and write them into the model directory; returns what was fitted. Fit on dev data, never on test."""
-    predictor = StancePredictor.from_dir(model_dir)
+    predictor = StancePredictor.from_dir(model_dir, backend="torch-fp32")  # fitted on the reference logits
     rows = load_evaluation_data(list(files), predictor.tasks).rows
     if not rows:
         raise ValueError(f"{', '.join(files)}: no rows labelled for the model's tasks")

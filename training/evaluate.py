@@ -88,9 +88,11 @@ def evaluate_model(
     batch_size: int = 64,
     per_target_limit: int = 30,
     actors: Sequence[str] | None = None,
+    backend: str = "auto",
 ) -> dict[str, Any]:
-    """Evaluate a model directory on labelled files; write metrics.json, report.md, PNGs and predictions."""
-    predictor = StancePredictor.from_dir(model_dir)
+    """Evaluate a model directory on labelled files (with the backend it would be served with, ``auto``, unless
+    told otherwise); write metrics.json, report.md, PNGs and predictions."""
+    predictor = StancePredictor.from_dir(model_dir, backend=backend)
     data = load_evaluation_data(data_files, predictor.tasks)
     if not data.rows:
         raise ValueError(f"no rows with labels for the model's tasks {[t.name for t in predictor.tasks]}")

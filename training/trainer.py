@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import EarlyStoppingCallback, Trainer, TrainerState, TrainingArguments
 
+from model.backends import cpu_has_bf16
 from model.network import IGNORE_INDEX, StanceNetwork, label_key
 from model.types import TaskSpec
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
@@ -34,17 +35,7 @@ def use_bf16(setting: str) -> bool:
         return setting == "true"
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.backends.cpu.get_cpu_capability() in ("AVX512",)) and _cpu_has("avx512_bf16")
-    except Exception:
-        return False
-
-
-def _cpu_has(flag: str) -> bool:
-    try:
-        return flag in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    return cpu_has_bf16()
 
 
 def _compute_metrics_fn(tasks: list[TaskSpec], select_on: str):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -17,7 +18,8 @@ router = APIRouter()
 @router.get("/v1/model", responses=error_responses(503))
 async def model_info(state: State) -> dict[str, Any]:
     """What the model card holds: id, content hash, base model, tasks and labels, actors, data, metrics, and the
-    calibration every prediction applies (temperature and stance prior correction per task)."""
+    calibration every prediction applies (temperature and stance prior correction per task), and the backend the
+    network runs on with its check against float32 (model/backends.py)."""
     handle = state.ready_handle()
     project = handle.predictor.project
     return {
@@ -33,6 +35,8 @@ async def model_info(state: State) -> dict[str, Any]:
         "training_data": project.training_data,
         "metrics": project.metrics,
         "calibration": {name: c.to_dict() for name, c in project.calibration.items()},
+        "backend": handle.predictor.backend,
+        "backend_check": asdict(check) if (check := handle.predictor.backend_check) else None,
     }
 
 
