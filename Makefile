@@ -13,7 +13,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
+.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-speed bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
 
 install: $(VENV)/.installed
 
@@ -51,19 +51,23 @@ format: install
 
 # Scripts under benchmarks/, experiments/ and scripts/ run as modules (python -m) from the repository root, so that
 # one may import another (experiments.gpu_grid, benchmarks.hostile_texts) without touching sys.path.
-bench: bench-quality bench-serve bench-reliability
+bench: bench-quality bench-speed bench-serve bench-reliability
 
 # Overload at 1x/2x/4x the sustainable rate, hostile texts by size, training killed and resumed; README table.
 bench-reliability: model
 	$(BIN)/python -m benchmarks.reliability --model $(MODEL) --update-readme docs/api.md
 
+# Pairs a second of each backend against a plain transformers pipeline, measured in the same run; README table.
+bench-speed: model
+	$(BIN)/python -m benchmarks.speed --model $(MODEL) --update-readme README.md
+
 # Scores of the default model on the held-out test sets; rewrites the table in README.md.
 bench-quality: model
 	$(BIN)/python -m benchmarks.quality --model $(MODEL) --update-readme README.md
 
-# Latency and throughput of the HTTP service; rewrites the table in README.md.
+# Latency and throughput of the HTTP service; rewrites the table in docs/api.md.
 bench-serve: model
-	$(BIN)/python -m benchmarks.serve --model $(MODEL) --update-readme README.md
+	$(BIN)/python -m benchmarks.serve --model $(MODEL) --update-readme docs/api.md
 
 # The default model on probe sentences written for one behaviour (benchmarks/probes/README.md), and on criticism of
 # countries in real UN Security Council speeches (benchmarks/unscon.py).
