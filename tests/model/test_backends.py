@@ -29,7 +29,7 @@ def test_auto_is_float32_until_a_faster_backend_passed_here(tmp_path, monkeypatc
 
 def test_a_backend_asked_for_by_name_must_have_passed(tmp_path, monkeypatch):
     monkeypatch.setattr(backends, "cpu_has_bf16", lambda: True)
-    with pytest.raises(BackendError, match="not checked against float32.*stance export"):
+    with pytest.raises(BackendError, match=r"not checked against float32.*stance export"):
         choose("torch-bf16", tmp_path, "cpu")
     write_checks(tmp_path, [check(passed=False)])
     with pytest.raises(BackendError, match=r"refused: torch-bf16 failed .* labels agree on 90\.00% of 100 pairs"):
