@@ -4,7 +4,8 @@ The baseline, measured in the same run on the same pairs: `transformers.pipeline
 same base encoder (a fresh classification head: only its speed matters), sentence and target as a text pair, batch
 32. Then `StancePredictor` with each backend this machine supports (model/backends.py), batch 32, and `auto` as
 `stance export` recorded it. Each figure is pairs a second and its ratio to the baseline; each backend's stance
-macro-F1 on the same pairs stands beside its speed. The pairs are NewsMTSC dev-rw (a dev set: no test set is read).
+macro-F1 on the same pairs stands beside its speed, and whether its check against float32 passed (a backend that
+failed is never used by `auto`). The pairs are NewsMTSC dev-rw (a dev set: no test set is read).
 
     python -m benchmarks.speed --model models/default [--update-readme README.md]
 """
@@ -46,7 +47,7 @@ def main() -> None:
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from model.backends import BACKENDS, machine_kind, supported
+    from model.backends import BACKENDS, ONNX_FILES, OnnxNetwork, machine_kind, onnx_file, read_checks, supported
     from model.base import resolve_base_model
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
@@ -72,10 +73,17 @@ def main() -> None:
 
     runners = {"pipeline (baseline)": None}
     for backend in BACKENDS:
-        if supported(backend, reference.device):
-            runners[backend] = StancePredictor(
-                reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend
-            )
+        if not supported(backend, reference.device):
+            continue
+        runner = None
+        if backend in ONNX_FILES:
+            if not onnx_file(args.model, backend).is_file():
+                continue  # not exported (`stance export --model DIR`)
+            runner = OnnxNetwork(onnx_file(args.model, backend))
+        runners[backend] = StancePredictor(
+            reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend,
+            runner=runner,
+        )  # fmt: skip
     auto = StancePredictor.from_dir(args.model)
     seconds: dict[str, float] = {}
     f1: dict[str, float] = {}
@@ -92,6 +100,8 @@ def main() -> None:
                 predicted = [stance.labels.index(p.tasks["stance"].label) for p in predictions]
                 f1[name] = macro_f1(gold, predicted, len(stance.labels))
     baseline = len(pairs) / seconds["pipeline (baseline)"]
+    here = machine_kind(reference.device)
+    checked = {c.backend: c for c in read_checks(args.model) if c.machine == here}
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": args.model,
@@ -107,6 +117,15 @@ def main() -> None:
                 "pairs_per_second": round(len(pairs) / s, 1),
                 "ratio": round(len(pairs) / s / baseline, 2),
                 "stance_macro_f1": round(f1[name], 4) if name in f1 else None,
+                "check": "reference"
+                if name == "torch-fp32"
+                else (
+                    None
+                    if name not in checked
+                    else "passed"
+                    if checked[name].passed
+                    else f"failed ({checked[name].agreement:.1%} labels agree)"
+                ),
             }
             for name, s in seconds.items()
         ],
@@ -129,12 +148,13 @@ def render(report: dict) -> str:
         f"torch threads), {report['pairs']} NewsMTSC dev pairs, batch {report['batch_size']}; `auto` runs "
         f"{report['auto']} here:",
         "",
-        "| how | pairs/s | vs pipeline | stance macro-F1 |",
-        "|---|---|---|---|",
+        "| how | pairs/s | vs pipeline | stance macro-F1 | check against float32 |",
+        "|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         f1 = "(fresh head)" if row["stance_macro_f1"] is None else f"{row['stance_macro_f1']:.4f}"
-        lines.append(f"| {row['name']} | {row['pairs_per_second']:.0f} | {row['ratio']:.2f}x | {f1} |")
+        check = row.get("check") or "-"
+        lines.append(f"| {row['name']} | {row['pairs_per_second']:.0f} | {row['ratio']:.2f}x | {f1} | {check} |")
     lines.append(END)
     return "\n".join(lines)
 

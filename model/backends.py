@@ -3,6 +3,9 @@
 - ``torch-fp32``: PyTorch in float32, the reference.
 - ``torch-bf16``: PyTorch under bfloat16 autocast; only where the hardware has bfloat16 arithmetic (a CUDA GPU that
   supports it, or a CPU with AVX512-BF16), since elsewhere it is emulated and slower than float32.
+- ``onnx-fp32``, ``onnx-int8``: ONNX Runtime on the network exported by `stance export` into ``DIR/onnx/``
+  (float32, and int8 weights by dynamic quantization); the check records each file's sha256, and a file that no
+  longer matches is not used.
 - ``auto`` (the default): the fastest backend whose check, recorded in the model directory by
   `stance export --model DIR` (``backends.json``), passed on this kind of machine; float32 when none was recorded.
 
@@ -23,7 +26,9 @@ from pathlib import Path
 
 import torch
 
-BACKENDS = ("torch-fp32", "torch-bf16")
+BACKENDS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
+ONNX_FILES = {"onnx-fp32": "onnx/model.onnx", "onnx-int8": "onnx/model.int8.onnx"}
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 CHOICES = ("auto", *BACKENDS)
 REFERENCE = "torch-fp32"
 CHECK_FILE = "backends.json"
@@ -47,6 +52,7 @@ class BackendCheck:
     macro_f1_fp32: float
     speed: float  # pairs a second over float32's, same inputs, same run
     passed: bool
+    file_sha256: str | None = None  # the ONNX file checked (onnx backends)
 
     def line(self) -> str:
         verdict = "passed" if self.passed else "failed"
@@ -73,10 +79,49 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def supported(backend: str, device: torch.device | str = "cpu") -> bool:
+    """Whether this machine can run ``backend`` (an ONNX backend also needs its file, see `onnx_file`)."""
     if backend == "torch-bf16":
         return torch.cuda.is_bf16_supported() if torch.device(device).type == "cuda" else cpu_has_bf16()
+    if backend in ONNX_FILES:
+        return torch.device(device).type == "cpu" and onnxruntime_available()
     return backend == REFERENCE
+
+
+def onnx_file(directory: str | os.PathLike, backend: str) -> Path:
+    return Path(directory) / ONNX_FILES[backend]
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class OnnxNetwork:
+    """An exported network under ONNX Runtime, called like the PyTorch one: tensors in, logits by name out."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # one thread setting for every backend
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def __call__(self, **batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        feed = {k: v.cpu().numpy() for k, v in batch.items() if k in self.inputs}
+        return {name: torch.from_numpy(v) for name, v in zip(self.outputs, self.session.run(None, feed), strict=True)}
 
 
 @contextlib.contextmanager
@@ -109,13 +154,21 @@ def write_checks(directory: str | os.PathLike, checks: list[BackendCheck]) -> Pa
     return path
 
 
+def _file_matches(directory: str | os.PathLike, check: BackendCheck) -> bool:
+    """A check of an ONNX backend holds only for the very file it checked."""
+    if check.backend not in ONNX_FILES:
+        return True
+    path = onnx_file(directory, check.backend)
+    return path.is_file() and check.file_sha256 == file_sha256(path)
+
+
 def choose(requested: str, directory: str | os.PathLike, device: torch.device) -> tuple[str, BackendCheck | None]:
     """The backend to run and the check behind it. ``auto``: the fastest that passed on this kind of machine, else
     float32. A backend asked for by name must run here and, unless it is float32, have passed its check."""
     if requested not in CHOICES:
         raise BackendError(f"backend {requested!r}: choose one of {', '.join(CHOICES)}")
     here = machine_kind(device)
-    checks = {c.backend: c for c in read_checks(directory) if c.machine == here}
+    checks = {c.backend: c for c in read_checks(directory) if c.machine == here and _file_matches(directory, c)}
     if requested == "auto":
         passed = [c for c in checks.values() if c.passed and supported(c.backend, device) and c.speed > 1]
         best = max(passed, key=lambda c: c.speed, default=None)

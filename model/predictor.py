@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from model.backends import REFERENCE, BackendCheck, choose, running
+from model.backends import ONNX_FILES, REFERENCE, BackendCheck, OnnxNetwork, choose, onnx_file, running
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
 from model.model_dir import ModelProject, load_model_dir
 from model.network import logits_key
@@ -29,6 +29,7 @@ class StancePredictor:
         device: str | None = None,
         backend: str = REFERENCE,
         backend_check: BackendCheck | None = None,
+        runner=None,
     ) -> None:
         self.network = network
         self.tokenizer = tokenizer
@@ -38,6 +39,7 @@ class StancePredictor:
         self.network.to(self.device).eval()
         self.backend = backend  # model/backends.py
         self.backend_check = backend_check
+        self.runner = runner or self.network  # what runs a batch: the network, or its ONNX export
 
     @classmethod
     def from_dir(
@@ -48,7 +50,8 @@ class StancePredictor:
         network, tokenizer, project = load_model_dir(directory)
         where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         name, check = choose(backend, directory, where)
-        return cls(network, tokenizer, project, device=device, backend=name, backend_check=check)
+        runner = OnnxNetwork(onnx_file(directory, name)) if name in ONNX_FILES else None
+        return cls(network, tokenizer, project, device=device, backend=name, backend_check=check, runner=runner)
 
     @property
     def tasks(self):
@@ -135,7 +138,7 @@ class StancePredictor:
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
                 batch = self._pad([encoded[i] for i in chunk])
-                logits = self.network(**batch)
+                logits = self.runner(**batch)
                 for task in tasks:
                     values = logits[logits_key(task.name)].float()
                     calibration = self.project.calibration.get(task.name)

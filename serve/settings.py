@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     )  # fmt: skip
     model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
-    backend: Literal["auto", "torch-fp32", "torch-bf16"] = Field(
+    backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
         "auto",
         description="how the network runs: auto is the fastest backend `stance export` checked (model/backends.py)",
     )

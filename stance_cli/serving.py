@@ -11,6 +11,8 @@ from stance_cli.options import MODEL_ENV
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from model.backends import CHOICES
+
     serve = sub.add_parser(
         "serve", help="run the HTTP API and demo page", description="Settings come from STANCE_* environment "
         "variables (see serve/settings.py and docs/api.md); these flags override them.",
@@ -21,6 +23,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     serve.add_argument("--host", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--backend", choices=CHOICES, help="how the network runs (default: $STANCE_BACKEND, else auto)")
     serve.set_defaults(run=_serve)
 
 
@@ -29,7 +32,11 @@ def _serve(args: argparse.Namespace) -> int:
     from serve.settings import Settings
 
     # Settings resolve --model (or STANCE_MODEL) themselves: reload by name needs the name, not a path.
-    overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"model": args.model, "host": args.host, "port": args.port, "backend": args.backend}.items()
+        if v is not None
+    }
     settings = Settings(**overrides)
     logging.getLogger("stance").setLevel(logging.INFO)
     print(

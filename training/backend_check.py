@@ -1,5 +1,6 @@
-"""`stance export --model DIR`: check each backend this machine can run against float32 on labelled held-out
-pairs and record the result in the model directory (model/backends.py reads it to choose a backend)."""
+"""`stance export --model DIR`: export the network to ONNX (training/onnx_export.py), check each backend this
+machine can run against float32 on labelled held-out pairs, and record the result in the model directory
+(model/backends.py reads it to choose a backend)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from model.backends import (
     BACKENDS,
     MAX_F1_CHANGE,
     MIN_AGREEMENT,
+    ONNX_FILES,
     REFERENCE,
     BackendCheck,
+    OnnxNetwork,
+    file_sha256,
     machine_kind,
     supported,
     write_checks,
@@ -21,6 +25,7 @@ from model.predictor import StancePredictor
 from model.types import Pair
 from training.data import load_evaluation_data
 from training.metrics import macro_f1
+from training.onnx_export import export_onnx
 
 ROUNDS = 2  # each backend is timed this many times over the pairs, alternating with float32; the fastest counts
 
@@ -38,11 +43,14 @@ def check_backends(
     pairs = [r.pair for r in rows]
     gold = [stance.labels.index(r.labels["stance"]) for r in rows]
     candidates = [b for b in BACKENDS if b != REFERENCE and supported(b, reference.device)]
+    exported = export_onnx(reference, model_dir) if any(b in ONNX_FILES for b in candidates) else {}
     runners = {REFERENCE: reference}
     for backend in candidates:
+        runner = OnnxNetwork(exported[backend]) if backend in exported else None
         runners[backend] = StancePredictor(
-            reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend
-        )
+            reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend,
+            runner=runner,
+        )  # fmt: skip
     labels: dict[str, list[int]] = {}
     seconds: dict[str, float] = {}
     for _ in range(ROUNDS):
@@ -65,6 +73,7 @@ def check_backends(
                 macro_f1_fp32=round(f1_fp32, 4),
                 speed=round(seconds[REFERENCE] / seconds[backend], 3),
                 passed=agreement >= MIN_AGREEMENT and abs(f1 - f1_fp32) <= MAX_F1_CHANGE,
+                file_sha256=file_sha256(exported[backend]) if backend in exported else None,
             )
         )
     return checks, str(write_checks(model_dir, checks))
