@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.tables import replace_block, write_report
 from model.predictor import StancePredictor
 from training.data import load_evaluation_data
 from training.evaluate import evaluate_rows
@@ -203,17 +202,10 @@ def main() -> None:
     parser.add_argument("--update-readme", metavar="README", help="rewrite the quality table in this file")
     args = parser.parse_args()
     report = run(args.model)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.output, report)
     if args.update_readme:
-        readme = Path(args.update_readme)
-        text = readme.read_text()
-        if START not in text or END not in text:
-            sys.exit(f"{readme}: no {START} ... {END} markers to replace")
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        readme.write_text(before + table(report, "make bench-quality") + after)
-        print(f"table written to {readme}")
+        replace_block(args.update_readme, START, END, table(report, "make bench-quality"))
+        print(f"table written to {args.update_readme}")
 
 
 if __name__ == "__main__":

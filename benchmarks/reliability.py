@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.hostile_texts import PATHOLOGICAL
+from benchmarks.tables import replace_block, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -276,14 +277,10 @@ def main() -> None:
         report["pathological"] = pathological(args.model, [int(s) for s in args.sizes.split(",")])
     if "kill" in parts:
         report["kill"] = kills(args.kills, args.seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(out, report)
     print(json.dumps(report, indent=2))
     if args.update_readme:
-        readme = Path(args.update_readme)
-        text = readme.read_text()
-        before, rest = text.split(START, 1)
-        readme.write_text(before + render(report) + rest.split(END, 1)[1])
+        replace_block(args.update_readme, START, END, render(report))
 
 
 def render(report: dict) -> str:

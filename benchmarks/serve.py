@@ -22,6 +22,8 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.tables import replace_block, write_report
+
 REPO = Path(__file__).resolve().parents[1]
 
 ARTICLE = (REPO / "data/examples/lavrov_idlib.txt").read_text()
@@ -137,8 +139,7 @@ def main() -> None:
         "concurrent_over_direct_batched_throughput": concurrent_rate / b["pairs_per_second_batch_512"],
         "concurrent_over_sequential_one_pair": concurrent_rate * b["classify_one_ms_p50"] / 1000,
     }
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.output, report)
     print(json.dumps(report, indent=2))
     if args.update_readme:
         a, c, r = report["analyze_article_ms"], report["classify_one_ms"], report["ratios"]
@@ -160,10 +161,7 @@ def main() -> None:
                 END,
             ]
         )
-        readme = Path(args.update_readme)
-        text = readme.read_text()
-        before, rest = text.split(START, 1)
-        readme.write_text(before + table + rest.split(END, 1)[1])
+        replace_block(args.update_readme, START, END, table)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.tables import replace_block, write_report
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data/newsmtsc/dev_rw.jsonl"
 START, END = "<!-- speed-bench:start -->", "<!-- speed-bench:end -->"
@@ -130,15 +132,10 @@ def main() -> None:
             for name, s in seconds.items()
         ],
     }
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.output, report)
     print(json.dumps(report, indent=2))
     if args.update_readme:
-        readme = Path(args.update_readme)
-        text = readme.read_text()
-        before, rest = text.split(START, 1)
-        readme.write_text(before + render(report) + rest.split(END, 1)[1])
+        replace_block(args.update_readme, START, END, render(report))
 
 
 def render(report: dict) -> str:
