@@ -49,7 +49,7 @@ def main() -> None:
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from model.backends import BACKENDS, ONNX_FILES, OnnxNetwork, machine_kind, onnx_file, read_checks, supported
+    from model.backends import BACKENDS, ONNX_FILES, machine_kind, onnx_file, read_checks, supported
     from model.base import resolve_base_model
     from model.predictor import StancePredictor
     from training.data import load_evaluation_data
@@ -75,17 +75,9 @@ def main() -> None:
 
     runners = {"pipeline (baseline)": None}
     for backend in BACKENDS:
-        if not supported(backend, reference.device):
-            continue
-        runner = None
-        if backend in ONNX_FILES:
-            if not onnx_file(args.model, backend).is_file():
-                continue  # not exported (`stance export --model DIR`)
-            runner = OnnxNetwork(onnx_file(args.model, backend))
-        runners[backend] = StancePredictor(
-            reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend,
-            runner=runner,
-        )  # fmt: skip
+        exported = backend not in ONNX_FILES or onnx_file(args.model, backend).is_file()  # `stance export`
+        if supported(backend, reference.device) and exported:
+            runners[backend] = reference.with_backend(backend, args.model)
     auto = StancePredictor.from_dir(args.model)
     seconds: dict[str, float] = {}
     f1: dict[str, float] = {}

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from model.model_dir import file_sha256
+
 BACKENDS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 ONNX_FILES = {"onnx-fp32": "onnx/model.onnx", "onnx-int8": "onnx/model.int8.onnx"}
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -98,12 +100,6 @@ def supported(backend: str, device: torch.device | str = "cpu") -> bool:
 
 def onnx_file(directory: str | os.PathLike, backend: str) -> Path:
     return Path(directory) / ONNX_FILES[backend]
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class OnnxNetwork:

@@ -35,7 +35,7 @@ class StancePredictor:
         self.tokenizer = tokenizer
         self.project = project
         self.encoder = InputEncoder(tokenizer, project.input_format)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = _device(device)
         self.network.to(self.device).eval()
         self.backend = backend  # model/backends.py
         self.backend_check = backend_check
@@ -48,10 +48,17 @@ class StancePredictor:
         """Load a model directory; ``backend``: ``auto`` (the fastest checked one), ``torch-fp32``, ``torch-bf16``
         (model/backends.py)."""
         network, tokenizer, project = load_model_dir(directory)
-        where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        name, check = choose(backend, directory, where)
+        name, check = choose(backend, directory, _device(device))
         runner = OnnxNetwork(onnx_file(directory, name)) if name in ONNX_FILES else None
         return cls(network, tokenizer, project, device=device, backend=name, backend_check=check, runner=runner)
+
+    def with_backend(self, backend: str, directory: str | os.PathLike) -> StancePredictor:
+        """This predictor's network run by ``backend`` (an ONNX one from its file in ``directory``), whether or not
+        it was checked: what the check itself and the speed benchmark run."""
+        runner = OnnxNetwork(onnx_file(directory, backend)) if backend in ONNX_FILES else None
+        return StancePredictor(
+            self.network, self.tokenizer, self.project, str(self.device), backend=backend, runner=runner
+        )
 
     @property
     def tasks(self):
@@ -150,3 +157,7 @@ class StancePredictor:
     def _pad(self, items: list[EncodedInput]) -> dict[str, torch.Tensor]:
         batch = pad_encoded(items, self.tokenizer.pad_token_id or 0)
         return {k: v.to(self.device) for k, v in batch.items()}
+
+
+def _device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from model.pipeline import Predictions, PredictorStep
+from model.pipeline import Predictions
 from model.types import Pair, Prediction
 from serve.errors import Overloaded, QueueFull, TooManyInputs
 from serve.handle import ModelHandle
@@ -51,7 +51,6 @@ class MicroBatcher:
         max_items: int,
         max_wait_s: float,
         max_queue_items: int,
-        batch_size: int,
         metrics: ServiceMetrics,
         max_queue_wait_s: float | None = None,
     ) -> None:
@@ -63,7 +62,6 @@ class MicroBatcher:
         self.running_items = 0
         self._recent_items = 0.0
         self._recent_seconds = 0.0
-        self.batch_size = batch_size
         self.metrics = metrics
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.carry: deque[Job] = deque()
@@ -186,7 +184,7 @@ class MicroBatcher:
     def _run(self, handle: ModelHandle, jobs: list[Job]) -> list[tuple[list[Prediction], list[Prediction]]]:
         pairs = [p for j in jobs for p in j.pairs]
         texts = [t for j in jobs for t in j.texts]
-        pair_out, text_out = PredictorStep(handle.predictor, self.batch_size)(pairs, texts)
+        pair_out, text_out = handle.analyzer.predict(pairs, texts)  # the model's own predict step
         results, p, t = [], 0, 0
         for job in jobs:
             results.append((pair_out[p : p + len(job.pairs)], text_out[t : t + len(job.texts)]))

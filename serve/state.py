@@ -97,8 +97,8 @@ class ServiceState:
 
             torch.set_num_threads(settings.torch_threads)
         self.batcher = MicroBatcher(
-            settings.batch_max_items, settings.batch_max_wait_ms / 1000, settings.queue_max_items,
-            settings.model_batch_size, self.metrics, max_queue_wait_s=settings.max_queue_wait_s,
+            settings.batch_max_items, settings.batch_max_wait_ms / 1000, settings.queue_max_items, self.metrics,
+            max_queue_wait_s=settings.max_queue_wait_s,
         )  # fmt: skip
         self.batcher.start()
         self.heap.start()

@@ -15,7 +15,6 @@ from model.backends import (
     ONNX_FILES,
     REFERENCE,
     BackendCheck,
-    OnnxNetwork,
     file_sha256,
     machine_kind,
     supported,
@@ -44,13 +43,7 @@ def check_backends(
     gold = [stance.labels.index(r.labels["stance"]) for r in rows]
     candidates = [b for b in BACKENDS if b != REFERENCE and supported(b, reference.device)]
     exported = export_onnx(reference, model_dir) if any(b in ONNX_FILES for b in candidates) else {}
-    runners = {REFERENCE: reference}
-    for backend in candidates:
-        runner = OnnxNetwork(exported[backend]) if backend in exported else None
-        runners[backend] = StancePredictor(
-            reference.network, reference.tokenizer, reference.project, str(reference.device), backend=backend,
-            runner=runner,
-        )  # fmt: skip
+    runners = {REFERENCE: reference, **{b: reference.with_backend(b, model_dir) for b in candidates}}
     labels: dict[str, list[int]] = {}
     seconds: dict[str, float] = {}
     for _ in range(ROUNDS):
