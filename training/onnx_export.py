@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from model.backends import INPUTS, onnx_file
+from model.formatting import pad_encoded
 from model.predictor import StancePredictor
 from model.types import Pair, Span
 
@@ -33,7 +34,7 @@ def export_onnx(predictor: StancePredictor, directory: str | os.PathLike) -> dic
 
     sample = Pair("He added that Damascus has every right to expel terrorists.", "Syria", (Span(14, 22),))
     encoded = predictor.encoder.encode([sample, Pair("Talks went on.", "Turkey")], "pair")
-    batch = predictor._pad(encoded)
+    batch = pad_encoded(encoded, predictor.tokenizer.pad_token_id or 0)
     network = predictor.network.cpu().eval()
     inputs = [k for k in INPUTS if k in batch]  # a tokenizer without token types has two
     with torch.no_grad():
