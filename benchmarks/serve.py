@@ -39,6 +39,14 @@ def post(url: str, body: dict) -> float:
     return time.perf_counter() - started
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -95,6 +103,7 @@ def main() -> None:
                         break
             except OSError:
                 time.sleep(0.2)
+        rss_ready = rss_mb(server.pid)
         for _ in range(5):
             post(f"{base}/v1/analyze", {"text": ARTICLE})
         analyze = [post(f"{base}/v1/analyze", {"text": ARTICLE}) for _ in range(args.requests)]
@@ -114,6 +123,7 @@ def main() -> None:
         for t in threads:
             t.join()
         concurrent_rate = len(done) / (time.perf_counter() - started)
+        rss_after = rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait()
@@ -126,6 +136,7 @@ def main() -> None:
         "analyze_article_ms": {"p50": 1000 * statistics.median(analyze), "p99": 1000 * percentile(analyze, 0.99)},
         "classify_one_ms": {"p50": 1000 * statistics.median(classify), "p99": 1000 * percentile(classify, 0.99)},
         "classify_pairs_per_second_16_clients": concurrent_rate,
+        "server_rss_mb": {"ready": rss_ready, "after_the_run": rss_after},
         "baseline_in_process": {
             "analyze_article_ms_p50": 1000 * statistics.median(direct["analyze"]),
             "classify_one_ms_p50": 1000 * statistics.median(direct["classify"]),
@@ -158,6 +169,9 @@ def main() -> None:
                 f"| /v1/classify, 16 concurrent clients, pairs/s | {concurrent_rate:.0f} "
                 f"| {b['pairs_per_second_batch_512']:.0f} (one batch of 512) "
                 f"| {r['concurrent_over_direct_batched_throughput']:.2f}x |",
+                "",
+                f"Server memory (RSS, one copy of the weights): {rss_ready:.0f} MB when ready, {rss_after:.0f} MB "
+                "after the run.",
                 END,
             ]
         )

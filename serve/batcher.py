@@ -1,8 +1,11 @@
 """Cross-request micro-batching: concurrent requests share model calls, which run off the event loop.
 
 Requests submit their model inputs (pairs for the pair tasks, sentence texts for the sentence tasks) and await a
-future. One loop takes the first waiting job, lets others join for up to ``max_wait`` or until ``max_items``
-inputs, runs them as one model call in a single worker thread, and hands each job its share of the results.
+future. One loop takes the first waiting job with every job queued behind it (jobs that arrived while the model
+was busy), up to ``max_items`` inputs, and, when ``max_wait`` is set, lets more join for that long; it runs them as
+one model call on the one model thread and hands each job its share of the results. With no wait (the default) an
+idle model starts at once, and under load the batches grow by themselves: whatever queues during one call is the
+next call.
 Jobs only share a call with jobs for the same loaded model, so a hot reload never mixes two models' labels.
 
 Admission is by estimated time: the work ahead of a new request (queued and running inputs, plus its own) divided
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from model.pipeline import Predictions
 from model.types import Pair, Prediction
 from serve.errors import Overloaded, QueueFull, TooManyInputs
-from serve.handle import ModelHandle
+from serve.handle import ModelHandle, warm_up
 from serve.metrics import ServiceMetrics
 
 
@@ -106,6 +109,10 @@ class MicroBatcher:
         except asyncio.CancelledError:  # the request timed out or its client left: skip its model work
             job.future.cancel()
             raise
+
+    async def warm_up(self, handle: ModelHandle) -> None:
+        """A warm-up prediction on the model thread (its OpenMP team and kernels are ready for the first request)."""
+        await asyncio.get_running_loop().run_in_executor(self.executor, warm_up, handle.predictor)
 
     def estimated_wait_s(self, size: int) -> float | None:
         """Seconds until a new request of ``size`` inputs would be computed, at the measured throughput."""

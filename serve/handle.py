@@ -48,14 +48,19 @@ def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int,
     except BackendError as exc:
         raise ModelDirError(str(exc)) from exc
     try:
-        text = "Damascus has every right to expel terrorists from its territory."
-        predictor.predict([Pair(text, "Syria", (Span(0, 8),))])
-        predictor.predict_sentences([text])
+        warm_up(predictor)
     except Exception as exc:  # a model that loads but cannot predict must not be served
         raise ModelDirError(f"{path}: warm-up prediction failed ({exc})") from exc
     handle = ModelHandle(name, path, predictor, DocumentAnalyzer.from_predictor(predictor, registry, batch_size))
     freeze_long_lived_objects()  # the model and libraries leave the collector's walks (serve/heap.py)
     return handle
+
+
+def warm_up(predictor: StancePredictor) -> None:
+    """One prediction of each kind of task: the first pass's one-off costs are paid before a request arrives."""
+    text = "Damascus has every right to expel terrorists from its territory."
+    predictor.predict([Pair(text, "Syria", (Span(0, 8),))])
+    predictor.predict_sentences([text])
 
 
 def base_model_name(base_model: str | None, model_dir: Path) -> str | None:

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     max_inline_actors: int = Field(50, description="inline actors per request -> 413")
 
     batch_max_items: int = Field(256, description="most sentences + pairs the micro-batcher runs in one model call")
-    batch_max_wait_ms: float = Field(5.0, description="how long the batcher waits for more requests to join a batch")
+    batch_max_wait_ms: float = Field(
+        0.0, ge=0, description="how long the batcher waits for more requests to join a batch; 0: none (requests that "
+        "arrive while the model is busy form the next batch)",
+    )  # fmt: skip
     queue_max_items: int = Field(8192, description="sentences + pairs waiting for the model; more -> 429 at once")
     request_timeout_s: float = Field(60.0, description="per-request time limit -> 504")
     max_queue_wait_s: float = Field(
