@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -80,3 +81,33 @@ def test_reload_swaps_the_model(client, models_root):
     assert response.json()["model"].startswith("other@")
     assert client.get("/v1/model").json()["name"] == "other"
     assert reload(client, "default").status_code == 200
+
+
+def test_loads_run_on_threads_that_end_and_the_model_thread_warms_up(models_root, monkeypatch):
+    """Each thread that runs torch keeps an OpenMP team; more teams than one make every forward pass slower on a
+    small CPU (serve/state.py), so a load's thread must end with the load, and only the model thread lasts."""
+    import threading
+
+    import serve.handle
+
+    warmed: list[threading.Thread] = []
+    real = serve.handle.warm_up
+
+    def spy(predictor):
+        warmed.append(threading.current_thread())
+        real(predictor)
+
+    monkeypatch.setattr(serve.handle, "warm_up", spy)
+    monkeypatch.setattr("serve.batcher.warm_up", spy)
+    from tests.serve.conftest import make_client, wait_ready
+
+    with make_client(models_root, admin_token="secret") as c:
+        wait_ready(c)
+        assert reload(c, "other").status_code == 200
+        deadline = time.monotonic() + 5
+        while any(t.is_alive() for t in warmed if t.name.startswith("stance-load")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        names = [t.name for t in warmed]
+        assert [n.split("_")[0] for n in names] == ["stance-load", "stance-model"] * 2, names
+        assert not any(t.is_alive() for t in warmed if t.name.startswith("stance-load"))
+        assert len({t for t in warmed if t.name.startswith("stance-model")}) == 1
