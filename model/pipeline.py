@@ -24,9 +24,10 @@ AsyncPredictStep = Callable[[Sequence[Pair], Sequence[str]], Awaitable[Predictio
 
 class PredictorStep:
     """The predict step of a `StancePredictor` in this process: pair tasks on the pairs, sentence tasks on the
-    sentence texts, each in length-sorted batches."""
+    sentence texts, each in length-sorted batches under the predictor's token budget (``batch_size``: at most this
+    many inputs a batch)."""
 
-    def __init__(self, predictor: StancePredictor, batch_size: int = 32) -> None:
+    def __init__(self, predictor: StancePredictor, batch_size: int | None = None) -> None:
         self.predictor = predictor
         self.batch_size = batch_size
 
@@ -50,7 +51,7 @@ class DocumentAnalyzer:
 
     @classmethod
     def from_predictor(
-        cls, predictor: StancePredictor, registry: ActorRegistry, batch_size: int = 32
+        cls, predictor: StancePredictor, registry: ActorRegistry, batch_size: int | None = None
     ) -> DocumentAnalyzer:
         labels = {t.name: tuple(t.labels) for t in predictor.tasks}
         extractor = PairExtractor(registry, find_mentions="stance" in labels)

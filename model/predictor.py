@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from model.backends import ONNX_FILES, REFERENCE, BackendCheck, OnnxNetwork, choose, onnx_file, running
+from model.batching import MAX_BATCH_ITEMS, default_max_tokens, length_batches
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
 from model.model_dir import ModelProject, load_model_dir
 from model.network import logits_key
@@ -30,6 +31,7 @@ class StancePredictor:
         backend: str = REFERENCE,
         backend_check: BackendCheck | None = None,
         runner=None,
+        max_tokens: int | None = None,
     ) -> None:
         self.network = network
         self.tokenizer = tokenizer
@@ -40,42 +42,59 @@ class StancePredictor:
         self.backend = backend  # model/backends.py
         self.backend_check = backend_check
         self.runner = runner or self.network  # what runs a batch: the network, or its ONNX export
+        # Padded tokens per forward pass (model/batching.py): 2,048 on a CPU, 16,384 on a GPU unless given.
+        self.max_tokens = max_tokens or default_max_tokens(self.device.type)
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be 1 or more, not {max_tokens}")
 
     @classmethod
     def from_dir(
-        cls, directory: str | os.PathLike, device: str | None = None, backend: str = "auto"
+        cls,
+        directory: str | os.PathLike,
+        device: str | None = None,
+        backend: str = "auto",
+        max_tokens: int | None = None,
     ) -> StancePredictor:
         """Load a model directory; ``backend``: ``auto`` (the fastest checked one), ``torch-fp32``, ``torch-bf16``
-        (model/backends.py)."""
+        (model/backends.py); ``max_tokens``: padded tokens per forward pass (model/batching.py)."""
         network, tokenizer, project = load_model_dir(directory)
         name, check = choose(backend, directory, _device(device))
         runner = OnnxNetwork(onnx_file(directory, name)) if name in ONNX_FILES else None
-        return cls(network, tokenizer, project, device=device, backend=name, backend_check=check, runner=runner)
+        return cls(
+            network, tokenizer, project, device, backend=name, backend_check=check, runner=runner,
+            max_tokens=max_tokens,
+        )  # fmt: skip
 
     def with_backend(self, backend: str, directory: str | os.PathLike) -> StancePredictor:
         """This predictor's network run by ``backend`` (an ONNX one from its file in ``directory``), whether or not
         it was checked: what the check itself and the speed benchmark run."""
         runner = OnnxNetwork(onnx_file(directory, backend)) if backend in ONNX_FILES else None
         return StancePredictor(
-            self.network, self.tokenizer, self.project, str(self.device), backend=backend, runner=runner
-        )
+            self.network, self.tokenizer, self.project, str(self.device), backend=backend, runner=runner,
+            max_tokens=self.max_tokens,
+        )  # fmt: skip
 
     @property
     def tasks(self):
         return self.project.tasks
 
     def predict(
-        self, pairs: Sequence[Pair], batch_size: int = 32, kinds: Sequence[InputKind] = ("pair", "sentence")
+        self,
+        pairs: Sequence[Pair],
+        batch_size: int | None = None,
+        kinds: Sequence[InputKind] = ("pair", "sentence"),
     ) -> list[Prediction]:
         """Each task's label and label probabilities for every pair.
+
+        Inputs are run longest first in batches of up to ``max_tokens`` padded tokens (the predictor's budget) and
+        ``batch_size`` inputs (None: up to 256).
 
         ``pair`` tasks read each pair; ``sentence`` tasks read each distinct sentence once. ``kinds`` limits the
         work to one kind of task (the document pipeline scores sentences separately). A text that is not a string or
         a span outside its text raises TypeError / ValueError naming the pair's index.
         """
         check_pairs(pairs)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
+        batch_size = _items_per_batch(batch_size)
         results: list[dict[str, TaskPrediction]] = [{} for _ in pairs]
         truncated = [False] * len(pairs)
         for kind in kinds:
@@ -93,13 +112,12 @@ class StancePredictor:
                 truncated[i] = truncated[i] or cut
         return [Prediction(tasks=r, truncated=t) for r, t in zip(results, truncated, strict=True)]
 
-    def predict_sentences(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+    def predict_sentences(self, texts: Sequence[str], batch_size: int | None = None) -> list[Prediction]:
         """The sentence-level tasks (sentiment) for each text."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i}: must be a string, not {type(text).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
+        batch_size = _items_per_batch(batch_size)
         return [
             Prediction(tasks=labels, truncated=cut)
             for labels, cut in self._predict_kind([Pair(t) for t in texts], "sentence", batch_size)
@@ -125,25 +143,25 @@ class StancePredictor:
             out.append((labels, enc.truncated))
         return out
 
-    def logits(self, pairs: Sequence[Pair], task: str, batch_size: int = 32) -> torch.Tensor:
+    def logits(self, pairs: Sequence[Pair], task: str, batch_size: int | None = None) -> torch.Tensor:
         """The task's raw logits (before calibration) for each pair (each pair's sentence for a sentence task), in
         order: what `training.calibrate` fits the calibration on."""
         check_pairs(pairs)
         spec = self.project.task(task)
         items = list(pairs) if spec.input == "pair" else [Pair(p.text) for p in pairs]
-        return self._run(self.encoder.encode(items, spec.input), spec.input, batch_size, raw=True)[task]
+        encoded = self.encoder.encode(items, spec.input)
+        return self._run(encoded, spec.input, _items_per_batch(batch_size), raw=True)[task]
 
     def _run(
         self, encoded: list[EncodedInput], kind: InputKind, batch_size: int, raw: bool = False
     ) -> dict[str, torch.Tensor]:
-        """Calibrated probabilities (``raw``: uncalibrated logits) per task for encoded inputs: sorted by length,
-        padded per batch, order restored."""
+        """Calibrated probabilities (``raw``: uncalibrated logits) per task for encoded inputs: in length-sorted
+        batches under the token budget, padded per batch, order restored."""
         tasks = [t for t in self.project.tasks if t.input == kind]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids), reverse=True)
+        batches = length_batches([len(e.input_ids) for e in encoded], batch_size, self.max_tokens)
         out = {t.name: torch.empty(len(encoded), len(t.labels)) for t in tasks}
         with torch.inference_mode(), running(self.backend, self.device):
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
+            for chunk in batches:
                 batch = self._pad([encoded[i] for i in chunk])
                 logits = self.runner(**batch)
                 for task in tasks:
@@ -157,6 +175,14 @@ class StancePredictor:
     def _pad(self, items: list[EncodedInput]) -> dict[str, torch.Tensor]:
         batch = pad_encoded(items, self.tokenizer.pad_token_id or 0)
         return {k: v.to(self.device) for k, v in batch.items()}
+
+
+def _items_per_batch(batch_size: int | None) -> int:
+    if batch_size is None:
+        return MAX_BATCH_ITEMS
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
+    return batch_size
 
 
 def _device(device: str | None) -> torch.device:

@@ -41,10 +41,17 @@ class ModelHandle:
         return f"{self.name}@{self.content_hash[:12]}"
 
 
-def load_handle(path: Path, name: str, registry: ActorRegistry, batch_size: int, backend: str = "auto") -> ModelHandle:
+def load_handle(
+    path: Path,
+    name: str,
+    registry: ActorRegistry,
+    batch_size: int | None,
+    backend: str = "auto",
+    max_tokens: int | None = None,
+) -> ModelHandle:
     """Load a model directory and run a warm-up prediction; raises `ModelDirError` when either fails."""
     try:
-        predictor = StancePredictor.from_dir(path, backend=backend)
+        predictor = StancePredictor.from_dir(path, backend=backend, max_tokens=max_tokens)
     except BackendError as exc:
         raise ModelDirError(str(exc)) from exc
     try:

@@ -40,7 +40,15 @@ class Settings(BaseSettings):
         1.0, ge=0, description="on SIGTERM, /readyz answers 503 and requests keep being accepted this long before the "
         "graceful shutdown, so connections already open are served, not closed",
     )  # fmt: skip
-    model_batch_size: int = Field(32, description="inputs per forward pass inside a model call")
+    model_batch_size: int = Field(
+        0, ge=0, description="at most this many inputs per forward pass inside a model call (0: as many as the token "
+        "budget allows, up to 256)",
+    )  # fmt: skip
+    model_batch_tokens: int = Field(
+        0,
+        ge=0,
+        description="padded tokens per forward pass, inputs sorted by length (0: 2048 on a CPU, 16384 on a GPU)",
+    )
     torch_threads: int = Field(0, description="CPU threads for torch (0: torch's default)")
     backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
         "auto",

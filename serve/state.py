@@ -72,8 +72,9 @@ class ServiceState:
         loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stance-load")
         try:
             handle = await asyncio.get_running_loop().run_in_executor(
-                loader, load_handle, path, name, self.registry, settings.model_batch_size, settings.backend
-            )
+                loader, load_handle, path, name, self.registry, settings.model_batch_size or None, settings.backend,
+                settings.model_batch_tokens or None,
+            )  # fmt: skip
         finally:
             loader.shutdown(wait=False)  # the thread ends as soon as the load returns
         await self.running_batcher().warm_up(handle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stance_cli.options import EXIT_BAD_INPUT, add_backend, add_model, at_least
+from stance_cli.options import EXIT_BAD_INPUT, add_backend, add_batching, add_model
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default="id",
         help="the column with the document id; a column named 'id' besides it is carried as 'input_id'",
     )
-    analyze.add_argument("--batch-size", type=at_least(1), default=32, help="(sentence, actor) pairs per forward pass")
+    add_batching(analyze)
     analyze.add_argument("--no-progress", action="store_true")
     analyze.set_defaults(run=_analyze)
 
@@ -87,7 +87,9 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
         return EXIT_BAD_INPUT
     analyzer = DocumentAnalyzer.from_predictor(
-        StancePredictor.from_dir(args.model, backend=args.backend), registry, args.batch_size
+        StancePredictor.from_dir(args.model, backend=args.backend, max_tokens=args.max_batch_tokens),
+        registry,
+        args.batch_size,
     )
     stats = analyze_corpus(
         analyzer,

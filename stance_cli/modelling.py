@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from stance_cli.options import add_backend, add_input, add_model, add_models, at_least
+from stance_cli.options import add_backend, add_batching, add_input, add_model, add_models, at_least
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--output", metavar="FOLDER", help="folder for metrics.json, report.md, confusion PNGs and predictions"
     )
-    evaluate.add_argument("--batch-size", type=int, default=64)
+    add_batching(evaluate)
     evaluate.add_argument(
         "--actors", help="actor registry YAML: whose per-actor scores and balanced mean to report (default: the "
         "default actors)",
@@ -142,8 +142,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         actors = ActorRegistry.from_file(args.actors).names
     metrics = evaluate_model(
-        args.model, args.input, args.output, batch_size=args.batch_size, actors=actors, backend=args.backend
-    )
+        args.model, args.input, args.output, batch_size=args.batch_size, actors=actors, backend=args.backend,
+        max_tokens=args.max_batch_tokens,
+    )  # fmt: skip
     for task, report in metrics.items():
         extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
         ece = f", ECE {report['calibration']['ece']:.3f}" if "calibration" in report else ""

@@ -58,6 +58,18 @@ def add_backend(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_batching(parser: argparse.ArgumentParser) -> None:
+    """``--batch-size`` and ``--max-batch-tokens``: how inputs share forward passes (model/batching.py)."""
+    parser.add_argument(
+        "--batch-size", type=at_least(1), default=None,
+        help="at most this many inputs per forward pass (default: as many as the token budget allows, up to 256)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-batch-tokens", type=at_least(1), default=None,
+        help="padded tokens per forward pass, inputs sorted by length (default: 2048 on a CPU, 16384 on a GPU)",
+    )  # fmt: skip
+
+
 def add_input(parser: argparse.ArgumentParser, help: str) -> None:
     """``--input`` (alias ``--data``): one or more files to read."""
     parser.add_argument("--input", "--data", dest="input", nargs="+", required=True, metavar="FILE", help=help)

@@ -29,7 +29,7 @@ def default_actors() -> list[str]:
 def evaluate_rows(
     predictor: StancePredictor,
     rows: Sequence[LabelledRow],
-    batch_size: int = 64,
+    batch_size: int | None = None,
     actors: Sequence[str] | None = None,
     resamples: int = 1000,
 ) -> tuple[dict[str, Any], list[Prediction]]:
@@ -85,14 +85,15 @@ def evaluate_model(
     model_dir: str | os.PathLike,
     data_files: Sequence[str],
     output_dir: str | os.PathLike | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     per_target_limit: int = 30,
     actors: Sequence[str] | None = None,
     backend: str = "auto",
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model directory on labelled files (with the backend it would be served with, ``auto``, unless
     told otherwise); write metrics.json, report.md, PNGs and predictions."""
-    predictor = StancePredictor.from_dir(model_dir, backend=backend)
+    predictor = StancePredictor.from_dir(model_dir, backend=backend, max_tokens=max_tokens)
     data = load_evaluation_data(data_files, predictor.tasks)
     if not data.rows:
         raise ValueError(f"no rows with labels for the model's tasks {[t.name for t in predictor.tasks]}")

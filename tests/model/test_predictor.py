@@ -38,6 +38,18 @@ def test_order_and_values_do_not_depend_on_batching(predictor):
                 assert b.tasks[task].probabilities[label] == pytest.approx(value, abs=1e-4)
 
 
+def test_a_token_budget_changes_the_batches_not_the_values(tiny_model, predictor):
+    tight = StancePredictor.from_dir(tiny_model, device="cpu", max_tokens=30)  # one or two inputs a forward pass
+    for a, b in zip(predictor.predict(PAIRS), tight.predict(PAIRS), strict=True):
+        for task in a.tasks:
+            for label, value in a.tasks[task].probabilities.items():
+                assert b.tasks[task].probabilities[label] == pytest.approx(value, abs=1e-4)
+
+
+def test_the_token_budget_defaults_by_device(predictor):
+    assert predictor.max_tokens == 2048
+
+
 def test_sentiment_is_the_sentences_whatever_the_target(predictor):
     first, _, third, _ = predictor.predict(PAIRS)
     assert first.tasks["sentiment"] == third.tasks["sentiment"]
