@@ -20,6 +20,7 @@ from model.pipeline import DocumentAnalyzer
 from model.regroup import DocumentResult
 
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
+CHUNK_CHARS = 1_000_000  # characters of text per chunk of documents (about 370 FA-KES articles)
 
 
 @dataclass
@@ -211,13 +212,18 @@ def analyze_corpus(
     output_path: str | None = None,
     on_bad_row: str = "skip",
     score_all_actors: bool | list[str] = False,
-    chunk_size: int = 16,
+    chunk_size: int = 256,
     progress: bool = True,
     text_field: str = "text",
     id_field: str = "id",
     report=None,
 ) -> AnalyzeStats:
-    """Analyze every document of a corpus; bad rows are skipped (and listed) or fail the run (``on_bad_row``)."""
+    """Analyze every document of a corpus; bad rows are skipped (and listed) or fail the run (``on_bad_row``).
+
+    Documents are analyzed in chunks of up to ``chunk_size`` documents and CHUNK_CHARS characters, one batched model
+    call each: the more inputs a call sorts by length, the less padding (FA-KES, 674 articles: chunks of 16 took
+    56-57 s, of 128-256 45-47 s on this 2-core CPU); the character cap bounds memory for long documents.
+    """
     from tqdm import tqdm
 
     if on_bad_row not in ("skip", "fail"):
@@ -232,6 +238,7 @@ def analyze_corpus(
     # With on_bad_row="fail" a bad row must leave no output, on stdout too, so stdout output is held until the end.
     with ResultWriter(output_path, labels, report, buffer=on_bad_row == "fail") as writer:
         chunk: list[Document] = []
+        chars = 0
         for item in iter_documents(input_path, text_field=text_field, id_field=id_field):
             if isinstance(item, BadRow):
                 if on_bad_row == "fail":
@@ -241,10 +248,11 @@ def analyze_corpus(
                 bar.update(1)
                 continue
             chunk.append(item)
-            if len(chunk) >= chunk_size:
+            chars += len(item.text)
+            if len(chunk) >= chunk_size or chars >= CHUNK_CHARS:
                 _run_chunk(analyzer, chunk, writer, stats, score_all_actors)
                 bar.update(len(chunk))
-                chunk = []
+                chunk, chars = [], 0
         if chunk:
             _run_chunk(analyzer, chunk, writer, stats, score_all_actors)
             bar.update(len(chunk))
