@@ -4,9 +4,9 @@ Paragraphs (line breaks) are split first, since news text puts one paragraph per
 stop; each paragraph is then split by cleave-sbd (`csbd`), a typed reimplementation of the Pragmatic Segmenter rules
 that pysbd follows, which knows abbreviations ("U.S.", "Gen.", "Mr."), quotations and lists. On the 674 bundled
 FA-KES articles it gives 8,265 of pysbd's 8,267 sentences unchanged (673 articles identical) in a sixth of the time
-(1.3 s against 7.4-8.7 s; experiments/EXPERIMENTS.md, "Sentence splitter"). Offsets are recomputed against the original text rather than taken
-from the segmenter, so they hold for any input. One-line boilerplate ("- Advertisement -", "Subscribe to our
-newsletter") is marked, not dropped, so callers decide whether to score it.
+(1.3 s against 7.4-8.7 s; experiments/EXPERIMENTS.md, "Sentence splitter"). Offsets are recomputed against the
+original text rather than taken from the segmenter, so they hold for any input. One-line boilerplate
+("- Advertisement -", "Subscribe to our newsletter") is marked, not dropped, so callers decide whether to score it.
 """
 
 from __future__ import annotations
