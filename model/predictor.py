@@ -113,15 +113,20 @@ class StancePredictor:
         return [Prediction(tasks=r, truncated=t) for r, t in zip(results, truncated, strict=True)]
 
     def predict_sentences(self, texts: Sequence[str], batch_size: int | None = None) -> list[Prediction]:
-        """The sentence-level tasks (sentiment) for each text."""
+        """The sentence-level tasks (sentiment) for each text; a text given more than once is computed once (the
+        service's batches join many requests, often for the same sentence with several targets)."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i}: must be a string, not {type(text).__name__}")
         batch_size = _items_per_batch(batch_size)
-        return [
-            Prediction(tasks=labels, truncated=cut)
-            for labels, cut in self._predict_kind([Pair(t) for t in texts], "sentence", batch_size)
-        ]
+        unique = list(dict.fromkeys(texts))
+        computed = {
+            text: Prediction(tasks=labels, truncated=cut)
+            for text, (labels, cut) in zip(
+                unique, self._predict_kind([Pair(t) for t in unique], "sentence", batch_size), strict=True
+            )
+        }
+        return [computed[text] for text in texts]
 
     def _predict_kind(
         self, items: Sequence[Pair], kind: InputKind, batch_size: int

@@ -71,3 +71,18 @@ def test_empty_input(predictor):
 def test_bad_pairs_are_refused_with_their_index(predictor, pair, error, message):
     with pytest.raises(error, match=message):
         predictor.predict([PAIRS[0], pair])
+
+
+def test_a_sentence_given_twice_is_computed_once(tiny_model, monkeypatch):
+    predictor = StancePredictor.from_dir(tiny_model, device="cpu")
+    seen: list[int] = []
+    real = predictor._run
+
+    def counting(encoded, kind, batch_size, raw=False):
+        seen.append(len(encoded))
+        return real(encoded, kind, batch_size, raw)
+
+    monkeypatch.setattr(predictor, "_run", counting)
+    texts = ["Ankara spoke.", "Damascus has every right.", "Ankara spoke."]
+    out = predictor.predict_sentences(texts)
+    assert seen == [2] and len(out) == 3 and out[0] == out[2] and out[0] != out[1]
