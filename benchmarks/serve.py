@@ -2,7 +2,8 @@
 
 Starts `stance serve` on a free port and measures, over real HTTP:
 - p50/p99 latency of POST /v1/analyze on the example article, and of POST /v1/classify with one pair;
-- classify pairs per second with 16 concurrent clients (micro-batching across requests).
+- classify pairs per second with 16 concurrent clients (micro-batching across requests), each sending one pair a
+  request, then 32 pairs a request (the service's cost per request shared by 32 pairs).
 The baseline, run in the same command, is the predictor called directly in this process on the same inputs
 (no HTTP, no batching across requests), so the ratios say what the service adds or saves on this machine.
 """
@@ -70,6 +71,25 @@ def baseline(model: str, n: int) -> dict:
     return {"analyze": analyze, "classify": classify, "pairs_per_second": len(batch) / seconds}
 
 
+def concurrent(url: str, clients: int, pairs_per_request: int, seconds: float) -> float:
+    """Pairs a second answered while ``clients`` threads post requests of ``pairs_per_request`` pairs back to back."""
+    done = []
+    stop = time.perf_counter() + seconds
+
+    def client() -> None:
+        while time.perf_counter() < stop:
+            post(url, {"items": [PAIR] * pairs_per_request})
+            done.append(pairs_per_request)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.perf_counter() - started)
+
+
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -108,21 +128,8 @@ def main() -> None:
             post(f"{base}/v1/analyze", {"text": ARTICLE})
         analyze = [post(f"{base}/v1/analyze", {"text": ARTICLE}) for _ in range(args.requests)]
         classify = [post(f"{base}/v1/classify", {"items": [PAIR]}) for _ in range(args.requests)]
-        done = []
-        stop = time.perf_counter() + args.seconds
-
-        def client() -> None:
-            while time.perf_counter() < stop:
-                post(f"{base}/v1/classify", {"items": [PAIR]})
-                done.append(1)
-
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        concurrent_rate = len(done) / (time.perf_counter() - started)
+        concurrent_rate = concurrent(f"{base}/v1/classify", args.clients, 1, args.seconds)
+        concurrent_rate_32 = concurrent(f"{base}/v1/classify", args.clients, 32, args.seconds)
         rss_after = rss_mb(server.pid)
     finally:
         server.terminate()
@@ -136,6 +143,7 @@ def main() -> None:
         "analyze_article_ms": {"p50": 1000 * statistics.median(analyze), "p99": 1000 * percentile(analyze, 0.99)},
         "classify_one_ms": {"p50": 1000 * statistics.median(classify), "p99": 1000 * percentile(classify, 0.99)},
         "classify_pairs_per_second_16_clients": concurrent_rate,
+        "classify_pairs_per_second_16_clients_32_pairs_a_request": concurrent_rate_32,
         "server_rss_mb": {"ready": rss_ready, "after_the_run": rss_after},
         "baseline_in_process": {
             "analyze_article_ms_p50": 1000 * statistics.median(direct["analyze"]),
@@ -148,6 +156,7 @@ def main() -> None:
         "analyze_http_over_direct": report["analyze_article_ms"]["p50"] / b["analyze_article_ms_p50"],
         "classify_http_over_direct": report["classify_one_ms"]["p50"] / b["classify_one_ms_p50"],
         "concurrent_over_direct_batched_throughput": concurrent_rate / b["pairs_per_second_batch_512"],
+        "concurrent_32_over_direct_batched_throughput": concurrent_rate_32 / b["pairs_per_second_batch_512"],
         "concurrent_over_sequential_one_pair": concurrent_rate * b["classify_one_ms_p50"] / 1000,
     }
     write_report(args.output, report)
@@ -169,6 +178,9 @@ def main() -> None:
                 f"| /v1/classify, 16 concurrent clients, pairs/s | {concurrent_rate:.0f} "
                 f"| {b['pairs_per_second_batch_512']:.0f} (one batch of 512) "
                 f"| {r['concurrent_over_direct_batched_throughput']:.2f}x |",
+                f"| /v1/classify, 16 concurrent clients sending 32 pairs a request, pairs/s | {concurrent_rate_32:.0f} "
+                f"| {b['pairs_per_second_batch_512']:.0f} (one batch of 512) "
+                f"| {r['concurrent_32_over_direct_batched_throughput']:.2f}x |",
                 "",
                 f"Server memory (RSS, one copy of the weights): {rss_ready:.0f} MB when ready, {rss_after:.0f} MB "
                 "after the run.",
