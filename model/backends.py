@@ -17,6 +17,7 @@ A backend asked for by name whose check failed is refused with the figures.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -82,11 +83,8 @@ def cpu_has_bf16() -> bool:
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether ONNX Runtime is installed (found, not imported: a torch backend never loads it)."""
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def supported(backend: str, device: torch.device | str = "cpu") -> bool:
