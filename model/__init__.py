@@ -5,6 +5,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from model.types import Pair, Prediction, Span, TaskPrediction, TaskSpec
 
-__all__ = ["Pair", "Prediction", "Span", "TaskPrediction", "TaskSpec"]
+__all__ = ["Pair", "Prediction", "Span", "TaskPrediction", "TaskSpec", "analyze_frame"]
+
+
+def __getattr__(name: str) -> Any:
+    # `analyze_frame` loads torch and transformers: imported on first use, so `import model` stays light.
+    if name == "analyze_frame":
+        from model.frame import analyze_frame
+
+        return analyze_frame
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

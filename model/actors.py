@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from model.types import Span
+from model.types import Pair, Span
 
 _ACTOR_FIELDS = {"name", "aliases", "case_sensitive", "patterns", "exclude"}
 
@@ -181,6 +181,11 @@ class ActorRegistry:
             if spans:
                 found[name] = spans
         return found
+
+    def pair_for(self, text: str, target: str) -> Pair:
+        """The pair of ``text`` and ``target`` with the target's mentions marked (`find_actor`), as `/v1/classify`,
+        `analyze_frame` and `StancePredictor.predict_texts` build it when no spans are given."""
+        return Pair(text, target, tuple(self.find_actor(text, target)))
 
     def find_actor(self, text: str, name: str) -> list[Span]:
         """Spans of one actor's mentions; an unknown name is looked up as a literal phrase."""

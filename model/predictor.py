@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from model.actors import ActorRegistry
 from model.backends import ONNX_FILES, REFERENCE, BackendCheck, OnnxNetwork, choose, onnx_file, running
 from model.batching import MAX_BATCH_ITEMS, default_max_tokens, length_batches
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
@@ -111,6 +112,20 @@ class StancePredictor:
                 results[i].update(labels)
                 truncated[i] = truncated[i] or cut
         return [Prediction(tasks=r, truncated=t) for r, t in zip(results, truncated, strict=True)]
+
+    def predict_texts(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str],
+        actors: ActorRegistry | None = None,
+        batch_size: int | None = None,
+    ) -> list[Prediction]:
+        """Predictions for each (text, target), the target's mentions found by the actor registry as the API finds
+        them (aliases of a registry actor, the target's own name for any other; default: the bundled actors)."""
+        if len(texts) != len(targets):
+            raise ValueError(f"{len(texts)} texts but {len(targets)} targets: give one target per text")
+        registry = actors or ActorRegistry.default()
+        return self.predict(list(map(registry.pair_for, texts, targets)), batch_size=batch_size)
 
     def predict_sentences(self, texts: Sequence[str], batch_size: int | None = None) -> list[Prediction]:
         """The sentence-level tasks (sentiment) for each text; a text given more than once is computed once (the

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from model.actors import ActorRegistry
 from model.extraction import Document
 from model.types import Pair, Prediction, Span
 
@@ -154,10 +155,10 @@ class ClassifyItem(BaseModel):
                 raise ValueError(f"mention_end {end} is beyond the text ({len(text)} characters)")
         return end
 
-    def to_pair(self, find_spans) -> Pair:
+    def to_pair(self, registry: ActorRegistry) -> Pair:
         if self.mention_start is not None and self.mention_end is not None:
             return Pair(self.text, self.target, (Span(self.mention_start, self.mention_end),))
-        return Pair(self.text, self.target, tuple(find_spans(self.text, self.target)))
+        return registry.pair_for(self.text, self.target)
 
 
 class ClassifyRequest(BaseModel):

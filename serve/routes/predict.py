@@ -52,7 +52,7 @@ async def classify(body: ClassifyRequest, state: State) -> Response:
     """Stance and sentiment, with probabilities, for (text, target) pairs you already have."""
     handle = state.ready_handle()
     check_classify_limits(body, state.settings)
-    pairs = [item.to_pair(handle.analyzer.registry.find_actor) for item in body.items]
+    pairs = [item.to_pair(handle.analyzer.registry) for item in body.items]
     stance, sentiment = await state.running_batcher().predict(handle, pairs, [p.text for p in pairs])
 
     def respond() -> bytes:

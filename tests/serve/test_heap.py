@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 
-from serve.heap import YOUNG_ENOUGH, HeapKeeper
+import serve.heap
+from serve.heap import YOUNG_ENOUGH, HeapKeeper, release_free_memory
 
 
-def test_the_whole_heap_is_collected_once_the_service_falls_idle():
+def test_the_whole_heap_is_collected_once_the_service_falls_idle(monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr(serve.heap, "release_free_memory", lambda: trims.append(1))
     state = {"busy": True}
     keeper = HeapKeeper(busy=lambda: state["busy"], full_every_s=3600)
     was_enabled = gc.isenabled()
@@ -18,11 +21,12 @@ def test_the_whole_heap_is_collected_once_the_service_falls_idle():
         del garbage
         assert keeper.tick() in (1, None)
         state["busy"] = False
-        assert keeper.tick() == 2  # idle after work: the whole heap, once
-        assert keeper.tick() is None
+        assert keeper.tick() == 2  # idle after work: the whole heap, once, and the free memory goes back
+        assert keeper.tick() is None and trims == [1]
         keeper.full_every_s = 0
         state["busy"] = True
-        assert keeper.tick() == 2  # overdue: even under load
+        assert keeper.tick() == 2  # overdue: even under load (not trimmed then)
+        assert trims == [1]
     finally:
         if was_enabled:
             gc.enable()
@@ -33,3 +37,9 @@ def test_a_running_server_collects_by_itself_and_gives_collection_back(client):
     assert gc.get_freeze_count() > 0
     assert not gc.isenabled()
     assert "stance_requests_in_flight 0.0" in client.get("/metrics").text
+
+
+def test_free_memory_goes_back_to_the_system_on_glibc():
+    import platform
+
+    assert release_free_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
