@@ -20,6 +20,11 @@ from model.types import Pair, Span
 _ACTOR_FIELDS = {"name", "aliases", "case_sensitive", "patterns", "exclude"}
 
 
+def _phrase_keys(actor: Actor) -> list[str]:
+    """The phrases that name an actor, in order, as matching compares them (case-folded but case-sensitive ones)."""
+    return list(dict.fromkeys([actor.name.casefold(), *(a.casefold() for a in actor.aliases), *actor.case_sensitive]))
+
+
 class ActorRegistryError(ValueError):
     """A registry file or entry that cannot be used, naming the file and the entry."""
 
@@ -110,22 +115,49 @@ class ActorRegistry:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> ActorRegistry:
+        """A registry YAML's actors added to the default actors (an actor of the same name replaces the default
+        one), or only its actors when the file says ``replace_defaults: true``."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ActorRegistryError(f"{path}: cannot read actor registry ({exc})") from exc
-        return cls.from_yaml_text(text, source=str(path))
+        return cls.from_yaml_text(text, source=str(path), defaults=cls.default())
 
     @classmethod
-    def from_yaml_text(cls, text: str, source: str) -> ActorRegistry:
+    def from_yaml_text(cls, text: str, source: str, defaults: ActorRegistry | None = None) -> ActorRegistry:
+        """The registry a YAML text describes; with ``defaults``, its actors are added to those unless the text
+        says ``replace_defaults: true``."""
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ActorRegistryError(f"{source}: not valid YAML ({exc})") from exc
         if not isinstance(data, dict) or not isinstance(data.get("actors"), list):
             raise ActorRegistryError(f"{source}: expected a mapping with an 'actors' list")
-        return cls.from_records(data["actors"], source=source)
+        unknown = set(data) - {"actors", "replace_defaults"}
+        if unknown:
+            raise ActorRegistryError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: actors, replace_defaults")
+        replace = data.get("replace_defaults", False)
+        if not isinstance(replace, bool):
+            raise ActorRegistryError(f"{source}: replace_defaults must be true or false, not {replace!r}")
+        own = cls.from_records(data["actors"], source=source)
+        return own if defaults is None or replace else defaults.plus(own)
+
+    def plus(self, other: ActorRegistry) -> ActorRegistry:
+        """This registry with ``other``'s actors added; an actor of ``other`` replaces one of the same name here.
+        A phrase that would name two actors is refused, naming both and the way out."""
+        replaced = {a.name for a in other.actors}
+        kept = [a for a in self.actors if a.name not in replaced]
+        owner = {key: a.name for a in kept for key in _phrase_keys(a)}
+        for actor in other.actors:
+            for key in _phrase_keys(actor):
+                if key in owner:
+                    raise ActorRegistryError(
+                        f"{other.source} ({actor.name}): {key!r} is already a phrase of {owner[key]!r} in "
+                        f"{self.source}; drop it, name your actor {owner[key]!r} to replace that one, or use only "
+                        "your actors (replace_defaults: true in the file, replace_actors in a request)"
+                    )
+        return ActorRegistry(actors=[*kept, *other.actors], source=f"{self.source} + {other.source}")
 
     @classmethod
     def from_records(cls, records: list, source: str = "<inline>") -> ActorRegistry:

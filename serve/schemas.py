@@ -108,7 +108,10 @@ class AnalyzeRequest(BaseModel):
     )
     documents: list[DocumentIn] | None = None
     text: Text | None = None
-    actors: list[InlineActor] | None = Field(None, description="inline actors; replace the server registry")
+    actors: list[InlineActor] | None = Field(
+        None, description="inline actors, added to the server's actors (one of the same name replaces it)"
+    )
+    replace_actors: StrictBool = Field(False, description="use only the inline actors, not the server's")
     score_all_actors: StrictBool | list[Annotated[StrictStr, AfterValidator(_encodable)]] = Field(
         False, description="also score actors not mentioned in a sentence: true for all, or a list of actor names"
     )

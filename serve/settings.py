@@ -15,7 +15,9 @@ class Settings(BaseSettings):
 
     model: str = Field("default", description="model to serve: a directory name under models_root, or a path")
     models_root: str = Field("models", description="folder holding model directories; reload only names these")
-    actors_file: str | None = Field(None, description="actor registry YAML (default: the bundled registry)")
+    actors_file: str | None = Field(
+        None, description="actor registry YAML, added to the default actors unless it says replace_defaults: true"
+    )
     host: str = Field("127.0.0.1", description="interface to listen on")
     port: int = Field(8000, description="TCP port")
 

@@ -22,7 +22,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument(
         "--output", metavar="FILE", help="output .jsonl, .csv or .parquet file (default: JSONL on stdout)"
     )
-    analyze.add_argument("--actors", help="actor registry YAML (default: the bundled registry)")
+    analyze.add_argument(
+        "--actors", help="actor registry YAML, added to the default actors; replace_defaults: true in the file uses "
+        "only its own (docs/actors.md)",
+    )  # fmt: skip
     analyze.add_argument(
         "--score-all-actors",
         nargs="*",

@@ -43,7 +43,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--per-document", type=at_least(1), default=3, help="most suggestions from one document (per actor with "
         "--per-actor)",
     )  # fmt: skip
-    suggest.add_argument("--actors", help="actor registry YAML")
+    suggest.add_argument(
+        "--actors", help="actor registry YAML, added to the default actors; replace_defaults: true in the file uses "
+        "only its own (docs/actors.md)",
+    )  # fmt: skip
     suggest.add_argument("--seed", type=int, default=13)
     suggest.set_defaults(run=_suggest)
 

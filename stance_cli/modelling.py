@@ -37,8 +37,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_batching(evaluate)
     evaluate.add_argument(
-        "--actors", help="actor registry YAML: whose per-actor scores and balanced mean to report (default: the "
-        "default actors)",
+        "--actors", help="actor registry YAML: whose per-actor scores and balanced mean to report (its actors are "
+        "added to the default actors unless it says replace_defaults: true)",
     )  # fmt: skip
     evaluate.set_defaults(run=_evaluate)
 

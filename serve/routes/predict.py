@@ -36,7 +36,8 @@ async def analyze(body: AnalyzeRequest, state: State) -> Response:
     check_analyze_limits(body, documents, state.settings)
     registry = None
     if body.actors is not None:
-        registry = ActorRegistry.from_records([a.model_dump() for a in body.actors], source="request actors")
+        inline = ActorRegistry.from_records([a.model_dump() for a in body.actors], source="request actors")
+        registry = inline if body.replace_actors else handle.analyzer.registry.plus(inline)
     predict = partial(state.running_batcher().predict, handle)  # the micro-batcher is the predict step
     results = await handle.analyzer.analyze_async(documents, predict, body.score_all_actors, registry)
 

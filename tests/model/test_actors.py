@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from model.actors import ActorRegistry, ActorRegistryError
@@ -73,3 +75,36 @@ def test_matching_finishes_on_adversarial_megabyte_inputs(no_hang):
     )
     for text in ("a " * 500_000, "a" * 1_000_000, "Syrian " * 150_000, "U.S." * 250_000):
         registry.find_mentions(text)
+
+
+def test_a_registry_file_adds_to_the_defaults_unless_it_replaces_them(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("actors:\n  - name: Russia\n    aliases: [Moscow, the Kremlin]\n", encoding="utf-8")
+    added = ActorRegistry.from_file(mine)
+    assert added.names == ["Syria", "Turkey", "United States", "al-Nusra Front", "Russia"]
+    assert set(added.find_mentions("Moscow and Damascus talked.")) == {"Russia", "Syria"}
+    mine.write_text("replace_defaults: true\nactors:\n  - name: Russia\n    aliases: [Moscow]\n", encoding="utf-8")
+    assert ActorRegistry.from_file(mine).names == ["Russia"]
+
+
+def test_an_actor_named_like_a_default_replaces_it(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("actors:\n  - name: Syria\n    aliases: [Sham]\n", encoding="utf-8")
+    registry = ActorRegistry.from_file(mine)
+    assert registry.names.count("Syria") == 1 and "Syria" in registry.find_mentions("Sham spoke.")
+    assert "Syria" not in registry.find_mentions("Damascus spoke.")  # the default's aliases went with it
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("actors:\n  - name: Hezbollah\n    aliases: [Damascus]\n", "'damascus' is already a phrase of 'Syria'"),
+        ("replace_defaults: yes please\nactors: []\n", "replace_defaults must be true or false"),
+        ("actor: []\nactors: []\n", "unknown key(s) ['actor']"),
+    ],
+)
+def test_registry_file_errors_say_what_and_how_out(tmp_path, text, message):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text, encoding="utf-8")
+    with pytest.raises(ActorRegistryError, match=re.escape(message)):
+        ActorRegistry.from_file(mine)

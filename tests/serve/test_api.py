@@ -36,12 +36,24 @@ def test_analyze_documents_in_order_with_fields_actors_and_score_all(client):
         {"id": "b", "text": "The YPG advanced.", "source": "x", "date": "2017-01-01"},
         {"id": 7, "text": "Washington met the envoy."},
     ]
-    body = {"documents": docs, "actors": [{"name": "Kurdish YPG", "aliases": ["YPG"]}], "score_all_actors": True}
+    ypg = [{"name": "Kurdish YPG", "aliases": ["YPG"]}]
+    body = {"documents": docs, "actors": ypg, "replace_actors": True, "score_all_actors": True}
     out = client.post("/v1/analyze", json=body).json()["documents"]
     assert [d["id"] for d in out] == ["b", "7"]
     assert out[0]["source"] == "x" and out[0]["date"] == "2017-01-01"
     assert [a["actor"] for a in out[0]["sentences"][0]["actors"]] == ["Kurdish YPG"]
     assert out[1]["sentences"][0]["actors"][0]["mentioned"] is False
+
+
+def test_inline_actors_are_added_to_the_services_unless_they_replace_them(client):
+    body = {"text": "The YPG advanced towards Ankara.", "actors": [{"name": "Kurdish YPG", "aliases": ["YPG"]}]}
+    (sentence,) = client.post("/v1/analyze", json=body).json()["documents"][0]["sentences"]
+    assert [a["actor"] for a in sentence["actors"]] == ["Turkey", "Kurdish YPG"]
+    (sentence,) = client.post("/v1/analyze", json={**body, "replace_actors": True}).json()["documents"][0]["sentences"]
+    assert [a["actor"] for a in sentence["actors"]] == ["Kurdish YPG"]
+    clash = {"text": "Assad spoke.", "actors": [{"name": "Bashar al-Assad", "aliases": ["the Syrian regime"]}]}
+    error = error_of(client.post("/v1/analyze", json=clash), 422)
+    assert "already a phrase of 'Syria'" in error["message"] and "replace_actors" in error["message"]
 
 
 def test_classify_with_and_without_offsets(client):
