@@ -145,12 +145,18 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.model, args.input, args.output, batch_size=args.batch_size, actors=actors, backend=args.backend,
         max_tokens=args.max_batch_tokens,
     )  # fmt: skip
+    print("(95% bootstrap intervals over the items, in brackets)")
     for task, report in metrics.items():
-        extra = f", F1 against+favor {report['f1_against_favor']:.3f}" if "f1_against_favor" in report else ""
-        ece = f", ECE {report['calibration']['ece']:.3f}" if "calibration" in report else ""
+        ci = {name: f" [{lo:.3f}-{hi:.3f}]" for name, (lo, hi) in report.get("ci95", {}).items()}
+        extra = (
+            f", F1 against+favor {report['f1_against_favor']:.3f}{ci.get('f1_against_favor', '')}"
+            if "f1_against_favor" in report
+            else ""
+        )
+        ece = f", ECE {report['calibration']['ece']:.3f}{ci.get('ece', '')}" if "calibration" in report else ""
         print(
-            f"{task}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}{extra}{ece} "
-            f"(n={report['n']})"
+            f"{task}: macro-F1 {report['macro_f1']:.3f}{ci.get('macro_f1', '')}, accuracy {report['accuracy']:.3f}"
+            f"{ci.get('accuracy', '')}{extra}{ece} (n={report['n']})"
         )
         block = report.get("actors")
         if block:

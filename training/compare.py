@@ -2,7 +2,9 @@
 intervals for each model's difference from the first, so a researcher can tell whether retraining helped.
 
 Only the tasks every model has are compared, each on the rows labelled for it (a stance-only model and a
-stance + sentiment model are compared on stance), so every model sees exactly the same rows."""
+stance + sentiment model are compared on stance), so every model sees exactly the same rows. With an output folder,
+``disagreements.jsonl`` lists every item on which a model's label differs from the first model's, with the gold
+label and each model's label and probabilities."""
 
 from __future__ import annotations
 
@@ -91,16 +93,49 @@ def compare(
                 "per_target": {t: v["macro_f1"] for t, v in m.get("per_target", {}).items()},
             })  # fmt: skip
         report["tasks"][task.name] = entries
+    disagreements = list(_disagreements(data.rows, runs, tasks))
+    report["disagreements"] = {t.name: sum(1 for d in disagreements if d["task"] == t.name) for t in tasks}
     if output:
         out = Path(output)
         out.mkdir(parents=True, exist_ok=True)
         (out / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
         (out / "compare.md").write_text(render(report))
+        with open(out / "disagreements.jsonl", "w", encoding="utf-8") as handle:
+            for record in disagreements:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return report
 
 
+def _disagreements(rows, runs, tasks):
+    """One record per (item, task) on which some model's label differs from the first model's."""
+    for i, row in enumerate(rows):
+        for task in tasks:
+            if task.name not in row.labels:
+                continue
+            labels = [predictions[i].tasks[task.name].label for _, _, predictions in runs]
+            if len(set(labels)) > 1:
+                yield {
+                    "file": row.file, "line": row.line, "id": row.id, "task": task.name, "text": row.pair.text,
+                    "target": row.pair.target, "gold": row.labels[task.name],
+                    "models": [
+                        {"model": directory, "label": predictions[i].tasks[task.name].label,
+                         "probabilities": predictions[i].tasks[task.name].probabilities}
+                        for directory, _, predictions in runs
+                    ],
+                }  # fmt: skip
+
+
+COLUMNS = """Columns: `n` items labelled for the task; `macro-F1 (95% CI)` the model's macro-F1 and its
+percentile-bootstrap interval over the items (how much it could move on another set of the same size and kind);
+`accuracy`; `difference vs first (95% CI)` the model's macro-F1 minus the first model's, with a paired bootstrap
+interval (both models scored on the same resamples: an interval that excludes 0 is a difference this data can
+resolve); `P(not better)` the share of resamples on which the model did not beat the first (near 0: better; near 1:
+not better; the first model: 1). `disagreements.jsonl` (with `--output`) lists the items on which the models' labels
+differ."""
+
+
 def render(report: dict[str, Any]) -> str:
-    lines = ["# Model comparison", "", "Data: " + ", ".join(f"`{d}`" for d in report["data"]), ""]
+    lines = ["# Model comparison", "", "Data: " + ", ".join(f"`{d}`" for d in report["data"]), "", COLUMNS, ""]
     for task, entries in report["tasks"].items():
         lines += [
             f"## {task}",
@@ -115,5 +150,7 @@ def render(report: dict[str, Any]) -> str:
                 f"| `{e['model']}` | {e['n']} | {e['macro_f1']:.3f} ({lo:.3f}-{hi:.3f}) | {e['accuracy']:.3f} "
                 f"| {e['difference_vs_first']:+.3f} ({dlo:+.3f} to {dhi:+.3f}) | {e['p_not_better']:.3f} |"
             )
+        if "disagreements" in report:
+            lines += ["", f"Items on which the models' labels differ: {report['disagreements'].get(task, 0)}"]
         lines.append("")
     return "\n".join(lines)

@@ -14,7 +14,12 @@ from model.predictor import StancePredictor
 from model.types import Prediction
 from training.breakdown import actor_breakdown
 from training.data import load_evaluation_data
-from training.metrics import calibration_bins, classification_report, expected_calibration_error
+from training.metrics import (
+    bootstrap_intervals,
+    calibration_bins,
+    classification_report,
+    expected_calibration_error,
+)
 from training.rows import LabelledRow
 
 ECE_BINS = 15
@@ -63,6 +68,7 @@ def evaluate_rows(
             report["per_target"][target] = entry
         confidence = [p.tasks[task.name].probabilities[p.tasks[task.name].label] for _, p in scored]
         correct = [g == q for g, q in zip(gold, pred, strict=True)]
+        report["ci95"] = bootstrap_intervals(gold, pred, task.labels, confidence, resamples=resamples)
         report["calibration"] = {
             "ece": expected_calibration_error(confidence, correct, ECE_BINS),
             "mean_confidence": float(sum(confidence) / len(confidence)),
@@ -128,18 +134,25 @@ def render_report(
     metrics: dict[str, Any], model_dir: Any, data_files: Sequence[str], per_target_limit: int = 30
 ) -> str:
     lines = [f"# Evaluation of `{model_dir}`", "", "Data: " + ", ".join(f"`{f}`" for f in data_files), ""]
+    lines += [
+        "Intervals are 95 % percentile-bootstrap intervals over the items (1,000 resamples): how much a figure could",
+        "move on another test set of the same size and kind, not how much it varies between training runs.",
+        "",
+    ]
     for task, report in metrics.items():
         over = report.get("macro_f1_labels")
         over = f" (over {', '.join(over)}: the labels in gold or predictions)" if over is not None else ""
-        lines += [f"## {task}", "", f"- n = {report['n']}", f"- macro-F1 = {report['macro_f1']:.3f}{over}"]
-        lines.append(f"- accuracy = {report['accuracy']:.3f}")
+        ci = {name: f" (95% CI {lo:.3f}-{hi:.3f})" for name, (lo, hi) in report.get("ci95", {}).items()}
+        lines += [f"## {task}", "", f"- n = {report['n']}"]
+        lines.append(f"- macro-F1 = {report['macro_f1']:.3f}{ci.get('macro_f1', '')}{over}")
+        lines.append(f"- accuracy = {report['accuracy']:.3f}{ci.get('accuracy', '')}")
         if "f1_against_favor" in report:
-            lines.append(f"- F1 over against+favor = {report['f1_against_favor']:.3f}")
+            lines.append(f"- F1 over against+favor = {report['f1_against_favor']:.3f}{ci.get('f1_against_favor', '')}")
         if "calibration" in report:
             cal = report["calibration"]
             temperature = f"; temperature {cal['temperature']:.3f}" if cal.get("temperature") else ""
             lines.append(
-                f"- calibration: ECE {cal['ece']:.3f} over {ECE_BINS} bins, mean confidence "
+                f"- calibration: ECE {cal['ece']:.3f}{ci.get('ece', '')} over {ECE_BINS} bins, mean confidence "
                 f"{cal['mean_confidence']:.3f} against accuracy {report['accuracy']:.3f}{temperature} "
                 f"(reliability_{task}.png)"
             )

@@ -115,6 +115,38 @@ def bootstrap_f1(
     return np.array([per_class(confusion(gold_a[s], pred_a[s], n))[2][chosen].mean() for s in samples])
 
 
+def bootstrap_intervals(
+    gold: Sequence[int],
+    pred: Sequence[int],
+    labels: Sequence[str],
+    confidence: Sequence[float] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    bins: int = 15,
+) -> dict[str, list[float]]:
+    """95 % percentile-bootstrap intervals, on the same resamples of the items, of each figure `classification_report`
+    gives one number for: macro-F1, accuracy, F1 over against+favor (where those labels exist), and ECE (with
+    ``confidence``). Like `bootstrap_f1_interval`, they say how much a figure could move on another test set of the
+    same size and kind, not between training runs."""
+    if len(gold) == 0:
+        raise ValueError("bootstrap_intervals: no items")
+    rng = np.random.default_rng(seed)
+    samples = rng.integers(0, len(gold), size=(resamples, len(gold)))
+    gold_a, pred_a = np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    hit = gold_a == pred_a
+    figures = {
+        "macro_f1": bootstrap_f1(gold_a, pred_a, len(labels), samples),
+        "accuracy": np.array([hit[s].mean() for s in samples]),
+    }
+    if "against" in labels and "favor" in labels:
+        polar = [list(labels).index("against"), list(labels).index("favor")]
+        figures["f1_against_favor"] = bootstrap_f1(gold_a, pred_a, len(labels), samples, polar)
+    if confidence is not None:
+        conf = np.asarray(confidence, dtype=float)
+        figures["ece"] = np.array([expected_calibration_error(conf[s], hit[s], bins) for s in samples])
+    return {name: [float(v) for v in np.percentile(values, [2.5, 97.5])] for name, values in figures.items()}
+
+
 def selection_score(f1_by_task: dict[str, float], select_on: str) -> float:
     """The dev score that picks checkpoints and averages: one task's macro-F1, or the mean over tasks ('mean')."""
     if select_on == "mean":

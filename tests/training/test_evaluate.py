@@ -28,6 +28,26 @@ def test_evaluate_writes_metrics_report_charts_and_predictions(tiny_model, tmp_p
     assert "stance: macro-F1" in capsys.readouterr().out
 
 
+def test_evaluate_gives_every_figure_a_bootstrap_interval(tiny_model, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "eval.jsonl", [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(30))])
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(out)]) == 0
+    stance = json.loads((out / "metrics.json").read_text())["stance"]
+    figures = {
+        "macro_f1": stance["macro_f1"],
+        "accuracy": stance["accuracy"],
+        "f1_against_favor": stance["f1_against_favor"],
+        "ece": stance["calibration"]["ece"],
+    }
+    assert set(stance["ci95"]) == set(figures)
+    for name, value in figures.items():
+        low, high = stance["ci95"][name]
+        assert low <= value + 1e-9 and value <= high + 1e-9, name
+    assert "macro-F1 = " in (out / "report.md").read_text() and "(95% CI " in (out / "report.md").read_text()
+    printed = capsys.readouterr().out
+    assert "stance: macro-F1" in printed and "[" in printed.split("stance: macro-F1")[1].splitlines()[0]
+
+
 def test_evaluate_reports_bad_labels_and_missing_model(tiny_model, tmp_path, capsys):
     data = write_jsonl(tmp_path / "bad.jsonl", [{"text": "Ankara spoke.", "target": "Turkey", "stance": "pro"}])
     assert main(["evaluate", "--model", str(tiny_model), "--data", str(data)]) == 2
@@ -88,7 +108,7 @@ def test_evaluate_reports_each_actor_with_an_interval_recall_and_the_balanced_me
 def test_evaluate_takes_the_actors_to_report_from_a_registry(tiny_model, tmp_path):
     data = write_jsonl(tmp_path / "eval.jsonl", [dict(r, id=f"e{i}") for i, r in enumerate(stance_rows(12))])
     actors = tmp_path / "actors.yaml"
-    actors.write_text("actors:\n  - {name: Turkey, aliases: [Turkey, Ankara]}\n")
+    actors.write_text("replace_defaults: true\nactors:\n  - {name: Turkey, aliases: [Turkey, Ankara]}\n")
     out = tmp_path / "eval"
     assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--output", str(out),
                  "--actors", str(actors)]) == 0  # fmt: skip

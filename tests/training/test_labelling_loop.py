@@ -171,7 +171,10 @@ def test_compare_reports_differences_with_intervals(tiny_model, tmp_path, capsys
     assert second["difference_vs_first"] == 0 and second["difference_ci95"] == [0.0, 0.0]
     lo, hi = first["macro_f1_ci95"]
     assert lo <= first["macro_f1"] <= hi
-    assert "difference vs first" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "difference vs first" in out and "Columns:" in out and "paired bootstrap" in out
+    assert report["disagreements"] == {"stance": 0, "sentiment": 0}  # the same model twice
+    assert (tmp_path / "cmp/disagreements.jsonl").read_text() == ""
 
 
 # ----------------------------------------------------------------------------------------------- Label Studio import
@@ -343,6 +346,12 @@ def test_compare_uses_the_tasks_the_models_share_on_the_same_rows(tiny_model, st
     assert main([*args, "--output", str(tmp_path / "cmp")]) == 0
     report = json.loads((tmp_path / "cmp/compare.json").read_text())
     assert set(report["tasks"]) == {"stance"} and [e["n"] for e in report["tasks"]["stance"]] == [12, 12]
+    lines = (tmp_path / "cmp/disagreements.jsonl").read_text().splitlines()
+    assert len(lines) == report["disagreements"]["stance"]
+    for record in map(json.loads, lines):
+        assert record["task"] == "stance" and record["gold"] and record["line"] >= 1
+        assert [m["model"] for m in record["models"]] == [str(tiny_model), str(stance_only_model)]
+        assert len({m["label"] for m in record["models"]}) == 2
     sentiment_only = write_jsonl(tmp_path / "sent.jsonl", [{"text": "Peace at last.", "sentiment": "positive"}])
     capsys.readouterr()
     assert main([*args[:4], "--data", str(sentiment_only)]) == 2
