@@ -66,9 +66,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     agree.set_defaults(run=_agreement)
 
-    ls = sub.add_parser("labelstudio-import", help="Label Studio JSON export -> training rows, one file per annotator")
-    ls.add_argument("export", nargs="?", help="the JSON export (or give it as --input)")
-    ls.add_argument("--input", metavar="FILE", help="the JSON export, as EXPORT above")
+    ls = sub.add_parser(
+        "labelstudio-import",
+        help="Label Studio export (JSON, JSON-MIN, CSV/TSV) -> training rows, one file per annotator",
+    )
+    ls.add_argument("export", nargs="?", help="the export file (or give it as --input)")
+    ls.add_argument("--input", metavar="FILE", help="the export file, as EXPORT above")
     ls.add_argument(
         "--output", required=True, metavar="PATH", help="a folder, one labels_<annotator>.jsonl per annotator (or a "
         ".jsonl file when the export has exactly one annotator)",

@@ -1,6 +1,11 @@
-"""`stance agreement`: inter-annotator agreement (Cohen's kappa per pair, Fleiss' kappa), confusion tables between
+"""`stance agreement`: inter-annotator agreement (Cohen's kappa per pair, Fleiss' kappa over the items every
+annotator labelled, Krippendorff's alpha over all items with missing labels allowed), confusion tables between
 annotators, and a merged file by majority vote with the items lacking a majority listed (a tie, or fewer than two
-votes: one annotator's label is not a majority)."""
+votes: one annotator's label is not a majority).
+
+Every coefficient is None (reported as undefined, with the reason) where it is not defined: no items, or every
+label the same (chance agreement is then 1 and the coefficient 0/0; percent agreement still says how often they
+agreed)."""
 
 from __future__ import annotations
 
@@ -17,18 +22,44 @@ TASKS = ("stance", "sentiment")
 
 
 def cohen_kappa(a: list[str], b: list[str]) -> float | None:
-    """Cohen's kappa of two annotators over the same items; None when undefined (no items)."""
+    """Cohen's kappa of two annotators over the same items; None when undefined (no items, or chance agreement 1:
+    both gave one and the same label throughout)."""
     n = len(a)
     if n == 0:
         return None
     observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
     ca, cb = Counter(a), Counter(b)
     expected = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
-    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+    return None if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha(labels_by_annotator: list[list[str | None]]) -> float | None:
+    """Krippendorff's alpha (nominal) over items in columns, one row per annotator, None where an annotator did not
+    label the item; None when undefined (fewer than two labels on any item, or one label throughout)."""
+    import krippendorff
+    import numpy as np
+
+    values = sorted({v for row in labels_by_annotator for v in row if v is not None})
+    pairable = sum(1 for item in zip(*labels_by_annotator, strict=True) if sum(v is not None for v in item) >= 2)
+    if len(values) < 2 or not pairable:
+        return None
+    code = {v: i for i, v in enumerate(values)}
+    data = np.array([[np.nan if v is None else code[v] for v in row] for row in labels_by_annotator], dtype=float)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def undefined_because(labels: list[str]) -> str | None:
+    """Why a coefficient over these labels is undefined, or None."""
+    if not labels:
+        return "no items"
+    if len(set(labels)) == 1:
+        return f"every label is {labels[0]!r}: chance agreement is 1"
+    return None
 
 
 def fleiss_kappa(items: list[list[str]]) -> float | None:
-    """Fleiss' kappa for items each labelled by the same number (>= 2) of annotators."""
+    """Fleiss' kappa for items each labelled by the same number (>= 2) of annotators; None when undefined (no
+    items, or one label throughout)."""
     if not items:
         return None
     raters = len(items[0])
@@ -38,7 +69,7 @@ def fleiss_kappa(items: list[list[str]]) -> float | None:
     p_i = [(sum(item.count(c) ** 2 for c in categories) - raters) / (raters * (raters - 1)) for item in items]
     p_bar = sum(p_i) / n
     p_e = sum(v * v for v in p_j.values())
-    return 1.0 if p_e == 1 else (p_bar - p_e) / (1 - p_e)
+    return None if p_e == 1 else (p_bar - p_e) / (1 - p_e)
 
 
 LABEL_SETS: dict[str, tuple[str, ...]] = {  # the codebook's labels (docs/ANNOTATION.md), as on the labelling page
@@ -179,6 +210,7 @@ def agreement(
             pairs[f"{a} vs {b}"] = {
                 "n": len(both),
                 "cohen_kappa": cohen_kappa([x for x, _ in both], [y for _, y in both]),
+                "undefined": undefined_because([x for pair in both for x in pair]),
                 "percent_agreement": (sum(x == y for x, y in both) / len(both)) if both else None,
                 "confusion": table,
             }
@@ -186,10 +218,16 @@ def agreement(
                     if all(task in labels[k].get(n, {}) for n in names)]  # fmt: skip
         if not complete and not any(p["n"] for p in pairs.values()):
             continue
+        by_annotator = [[labels[k].get(n, {}).get(task) for k in labels] for n in names]
+        given = [v for row in by_annotator for v in row if v is not None]
         report["tasks"][task] = {
             "pairs": pairs,
             "fleiss_kappa": fleiss_kappa(complete),
+            "fleiss_undefined": undefined_because([v for item in complete for v in item]),
             "n_all_annotators": len(complete),
+            "krippendorff_alpha": krippendorff_alpha(by_annotator),
+            "krippendorff_undefined": undefined_because(given),
+            "n_labelled": sum(1 for item in zip(*by_annotator, strict=True) if any(v is not None for v in item)),
         }
     for key, data in items.items():
         row = dict(data)
@@ -227,12 +265,16 @@ def agreement(
 def render(report: dict[str, Any]) -> str:
     lines = [f"# Agreement: {', '.join(report['annotators'])} on {report['items']} items", ""]
     for task, t in report["tasks"].items():
-        fk = t["fleiss_kappa"]
-        lines += [f"## {task}", "", f"Fleiss' kappa {fk:.3f} over {t['n_all_annotators']} items" if fk is not None
-                  else "Fleiss' kappa: no item labelled by every annotator", "",
-                  "| annotators | n | Cohen's kappa | agreement |", "|---|---|---|---|"]  # fmt: skip
+        fk, alpha = t["fleiss_kappa"], t["krippendorff_alpha"]
+        lines += [f"## {task}", "",
+                  f"- Krippendorff's alpha (nominal, missing labels allowed) {alpha:.3f} over {t['n_labelled']} items"
+                  if alpha is not None else f"- Krippendorff's alpha: undefined ({t['krippendorff_undefined']})",
+                  f"- Fleiss' kappa {fk:.3f} over the {t['n_all_annotators']} items every annotator labelled"
+                  if fk is not None else
+                  f"- Fleiss' kappa: undefined ({t['fleiss_undefined'] or 'no item labelled by every annotator'})",
+                  "", "| annotators | n | Cohen's kappa | agreement |", "|---|---|---|---|"]  # fmt: skip
         for name, p in t["pairs"].items():
-            kappa = "" if p["cohen_kappa"] is None else f"{p['cohen_kappa']:.3f}"
+            kappa = f"undefined ({p['undefined']})" if p["cohen_kappa"] is None else f"{p['cohen_kappa']:.3f}"
             agree = "" if p["percent_agreement"] is None else f"{p['percent_agreement']:.3f}"
             lines.append(f"| {name} | {p['n']} | {kappa} | {agree} |")
         lines.append(

@@ -1,8 +1,15 @@
 """Label Studio: tasks with the model's guesses as pre-annotations, a labelling config for stance, sentiment and
-confidence, and conversion of Label Studio's JSON export back into training rows (one file per annotator)."""
+confidence, and conversion of Label Studio's exports back into training rows (one file per annotator): the JSON
+export, and the flat JSON-MIN and CSV / TSV exports (one record per annotation, each control's choice a column).
+
+Annotators keep their names: the email or username Label Studio records (``completed_by`` with user details,
+``created_username``, or the flat exports' ``annotator``), the numeric user id only when nothing else is there. The
+flat exports replace the task's ``id`` with Label Studio's own; the item's id travels as ``item_id``."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections import Counter, defaultdict
@@ -49,7 +56,8 @@ def write_labelstudio(rows: list[dict[str, Any]], path: Path) -> None:
     """Tasks JSON at ``path`` and the labelling config beside it (``<stem>.config.xml``)."""
     tasks = []
     for row in rows:
-        task: dict[str, Any] = {"data": {**{k: row.get(k) for k in DATA_FIELDS}, "marked": marked(row)}}
+        data = {**{k: row.get(k) for k in DATA_FIELDS}, "item_id": row.get("id"), "marked": marked(row)}
+        task: dict[str, Any] = {"data": data}
         if row.get("model_stance"):
             result = [
                 {"from_name": "stance", "to_name": "sentence", "type": "choices",
@@ -155,16 +163,112 @@ def from_export(
                 if left_out is not None:
                     left_out["annotations without a stance or sentiment choice"] += 1
                 continue
-            who = annotation.get("completed_by")
-            if isinstance(who, dict):
-                who = who.get("email") or who.get("id")
-            row = {k: data.get(k) for k in DATA_FIELDS if data.get(k) not in (None, "")}
-            by_annotator[str(who if who not in (None, "") else "unknown")].append({**row, **labels})
+            by_annotator[_annotator(annotation)].append({**_item_fields(data), **labels})
     if problems:
         shown = "\n".join(f"  {p}" for p in problems[:100])
         more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
         raise ExportError(f"{len(problems)} problem(s) in the Label Studio export; nothing written:\n{shown}{more}")
     return dict(by_annotator)
+
+
+def _annotator(annotation: dict[str, Any]) -> str:
+    """Who made an annotation, by name where Label Studio says it: email, username, else the numeric id."""
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        for key in ("email", "username", "id"):
+            if who.get(key) not in (None, ""):
+                return str(who[key])
+    named = annotation.get("created_username")  # " ann@x.org, 3": the name, then the id
+    if isinstance(named, str) and named.strip(" ,"):
+        return named.rsplit(",", 1)[0].strip() if named.rsplit(",", 1)[-1].strip().isdigit() else named.strip()
+    return str(who) if who not in (None, "") else "unknown"
+
+
+def _item_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The training row's item fields from a task's data (or a flat export's record)."""
+    row = {k: data.get(k) for k in DATA_FIELDS if data.get(k) not in (None, "")}
+    if data.get("item_id") not in (None, ""):
+        row["id"] = data["item_id"]  # the flat exports put Label Studio's task id in 'id'
+    for key in ("mention_start", "mention_end"):
+        value = row.get(key)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            row[key] = int(value)  # CSV cells are text
+    return row
+
+
+def from_flat(records: list[Any], source: str, unit: str = "record") -> dict[str, list[dict[str, Any]]]:
+    """Training rows per annotator from a JSON-MIN or CSV export: one record per annotation, each control's choice
+    under its name (a label, or Label Studio's ``{"choices": [...]}``). Raises `ExportError` listing every problem
+    (``source: record N`` or ``line N``) before returning anything."""
+    by_annotator: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    problems: list[str] = []
+    first = 2 if unit == "line" else 1  # a CSV's first line is its header
+    for number, record in enumerate(records, start=first):
+        where = f"{source}: {unit} {number}"
+        if not isinstance(record, dict):
+            problems.append(f"{where}: expected an object, got {type(record).__name__}")
+            continue
+        if not isinstance(record.get("text"), str) or not record["text"].strip():
+            problems.append(f"{where}: no text; was the task created by `stance suggest`?")
+            continue
+        labels: dict[str, str] = {}
+        for name, allowed in CHOICES.items():
+            value = record.get(name)
+            if isinstance(value, dict):
+                value = value.get("choices")
+            if isinstance(value, list):
+                if len(value) > 1:
+                    problems.append(f"{where}: {name}: one choice expected, got {value}")
+                    continue
+                value = value[0] if value else None
+            if value in (None, ""):
+                continue
+            if value not in allowed:
+                problems.append(f"{where}: {name}: unknown label {value!r} (expected one of {list(allowed)})")
+                continue
+            labels[name] = str(value)
+        if "stance" not in labels and "sentiment" not in labels:
+            continue  # no answer in this record (a skipped or empty annotation)
+        who = record.get("annotator")
+        by_annotator[str(who) if who not in (None, "") else "unknown"].append({**_item_fields(record), **labels})
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:100])
+        more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
+        raise ExportError(f"{len(problems)} problem(s) in the Label Studio export; nothing written:\n{shown}{more}")
+    return dict(by_annotator)
+
+
+def read_export(export_path: str, left_out: Counter | None = None) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """Rows per annotator from a Label Studio export of any of the three kinds (by its suffix and shape), and how
+    many tasks or records it holds."""
+    path = Path(export_path)
+    flat_file = path.suffix.lower() in (".csv", ".tsv")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        kind = "CSV" if flat_file else "JSON"
+        raise ExportError(
+            f"{export_path}: not a Label Studio {kind} export (invalid UTF-8 at byte {exc.start + 1})"
+        ) from exc
+    if flat_file:
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        records = list(reader)
+        if not reader.fieldnames or "text" not in reader.fieldnames:
+            raise ExportError(f"{export_path}: a CSV export needs a 'text' column; found {reader.fieldnames}")
+        if not records:
+            raise ExportError(f"{export_path}: the export has no rows")
+        return from_flat(records, export_path, unit="line"), len(records)
+    try:
+        export = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{export_path}: not a Label Studio JSON export (invalid JSON: {exc})") from exc
+    if not isinstance(export, list):
+        raise ExportError(f"{export_path}: expected a JSON list of tasks, got {type(export).__name__}")
+    if not export:
+        raise ExportError(f"{export_path}: the export has no tasks")
+    # JSON-MIN: flat records (no 'data', no 'annotations'); anything else is read, and checked, as the JSON export.
+    flat = all(isinstance(t, dict) and "data" not in t and "annotations" not in t for t in export)
+    return (from_flat(export, export_path) if flat else from_export(export, export_path, left_out)), len(export)
 
 
 def _file_name(annotator: str) -> str:
@@ -175,22 +279,10 @@ def import_export(export_path: str, output: str, left_out: Counter | None = None
     """Write one JSONL of training rows per annotator; ``output`` is a folder, or a ``.jsonl`` file when the export
     has exactly one annotator. Every problem is reported (file and task) before anything is written; what is left
     out on purpose is counted in ``left_out`` (see `from_export`)."""
-    try:
-        export = json.loads(Path(export_path).read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ExportError(
-            f"{export_path}: not a Label Studio JSON export (invalid UTF-8 at byte {exc.start + 1})"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise ExportError(f"{export_path}: not a Label Studio JSON export (invalid JSON: {exc})") from exc
-    if not isinstance(export, list):
-        raise ExportError(f"{export_path}: expected a JSON list of tasks, got {type(export).__name__}")
-    if not export:
-        raise ExportError(f"{export_path}: the export has no tasks")
-    rows = from_export(export, export_path, left_out)
+    rows, tasks = read_export(export_path, left_out)
     if not rows:
         raise ExportError(
-            f"{export_path}: no annotations in {len(export)} task(s) (none labelled, or all cancelled); nothing written"
+            f"{export_path}: no annotations in {tasks} task(s) (none labelled, or all cancelled); nothing written"
         )
     out = Path(output)
     if out.suffix.lower() == ".jsonl":

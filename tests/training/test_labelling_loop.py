@@ -6,7 +6,7 @@ import pytest
 
 from stance_cli.main import main
 from tests.conftest import write_jsonl
-from training.agreement import agreement, cohen_kappa, fleiss_kappa
+from training.agreement import agreement, cohen_kappa, fleiss_kappa, krippendorff_alpha
 
 CORPUS = [
     {"id": f"doc{i}", "source": ["sana", "trt", "reuters"][i % 3], "text": text}
@@ -125,6 +125,40 @@ def test_kappas_match_textbook_values():
     assert cohen_kappa(a, b) == pytest.approx(0.4)
     assert fleiss_kappa([["a", "a", "a"], ["b", "b", "b"]]) == pytest.approx(1.0)
     assert fleiss_kappa([["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]) < 0
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example with missing values: 0.743.
+    n = None
+    data = [[1, 2, 3, 3, 2, 1, 4, 1, 2, n, n, n], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, n, 3],
+            [n, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, n], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, n]]  # fmt: skip
+    assert krippendorff_alpha([[None if v is None else str(v) for v in row] for row in data]) == pytest.approx(
+        0.743, abs=5e-4
+    )
+
+
+def test_coefficients_are_undefined_not_perfect_when_every_label_is_the_same(tmp_path, capsys):
+    assert cohen_kappa(["neutral"] * 5, ["neutral"] * 5) is None
+    assert fleiss_kappa([["neutral", "neutral"]] * 5) is None
+    assert krippendorff_alpha([["neutral"] * 5, ["neutral"] * 5]) is None
+    rows = [{"id": str(i), "text": f"Ankara spoke {i}.", "target": "Turkey", "stance": "neutral"} for i in range(4)]
+    files = [str(write_jsonl(tmp_path / f"{name}.jsonl", rows)) for name in ("a", "b")]
+    assert main(["agreement", *files, "--output", str(tmp_path / "out")]) == 0
+    stance = json.loads((tmp_path / "out/agreement.json").read_text())["tasks"]["stance"]
+    assert stance["fleiss_kappa"] is None and stance["krippendorff_alpha"] is None
+    assert stance["pairs"]["a vs b"]["cohen_kappa"] is None and stance["pairs"]["a vs b"]["percent_agreement"] == 1
+    printed = capsys.readouterr().out
+    # The kappa is undefined, not 1.000; percent agreement (the last column) is 1.000.
+    assert "| 4 | undefined (every label is 'neutral': chance agreement is 1) | 1.000 |" in printed
+    assert "Krippendorff's alpha: undefined" in printed and "Fleiss' kappa: undefined" in printed
+
+
+def test_krippendorffs_alpha_counts_items_some_annotators_skipped(tmp_path):
+    base = {"target": "Turkey"}
+    a = [dict(base, id=str(i), text=f"t{i} Ankara.", stance=s) for i, s in enumerate(["against", "favor", "neutral"])]
+    b = [dict(r, stance=s) for r, s in zip(a[:2], ["against", "favor"], strict=True)]  # b skipped the third item
+    files = [str(write_jsonl(tmp_path / "a.jsonl", a)), str(write_jsonl(tmp_path / "b.jsonl", b))]
+    report = agreement(files)
+    stance = report["tasks"]["stance"]
+    assert stance["n_labelled"] == 3 and stance["n_all_annotators"] == 2
+    assert stance["krippendorff_alpha"] == pytest.approx(1.0)
 
 
 def test_agreement_merges_by_majority_and_lists_ties(tmp_path, capsys):
