@@ -12,12 +12,14 @@ import pandas as pd
 from analysis.analyzed import DOC, WHERE, SummaryError, is_missing, json_kind, short_repr
 
 # Names the aggregated tables use for their own columns: a --by column of that name would collide with them.
-TABLE_COLUMNS = ("actor", "sentences", "documents", "net_stance")
+TABLE_COLUMNS = ("actor", "sentences", "documents", "net_stance", "net_stance_ci95_low", "net_stance_ci95_high")
+Z95 = 1.959964
 TABLE_PREFIXES = ("n_", "share_", "mean_p_", "stance_p_")
 
 
 def aggregate(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Per group and actor: documents, sentences, counts and shares per stance label, mean probabilities, net stance."""
+    """Per group and actor: documents, sentences, counts and shares per stance label, mean probabilities, net stance
+    with its 95 % interval (`net_stance_interval`)."""
     labels = [c[len("stance_p_") :] for c in frame.columns if c.startswith("stance_p_")]
     keys = [*by, "actor"]
     document = DOC if DOC in frame else "id" if "id" in frame else None
@@ -35,7 +37,28 @@ def aggregate(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         table[f"mean_p_{label}"] = grouped[f"stance_p_{label}"].mean()
     if "__net" in frame:
         table["net_stance"] = grouped["__net"].mean()
+        low, high = net_stance_interval(frame, keys, document, table["net_stance"])
+        table["net_stance_ci95_low"], table["net_stance_ci95_high"] = low, high
     return table.reset_index()
+
+
+def net_stance_interval(
+    frame: pd.DataFrame, keys: list[str], document: str | None, mean: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """95 % interval of each group's mean net stance, with the standard error clustered by document: sentences of
+    one article are not independent, so the article, not the sentence, is the unit that varies (the cluster-robust
+    variance of a mean, D/(D-1) x sum over documents of their summed residuals squared / n^2). A group of fewer than
+    two documents has no interval (NaN)."""
+    residual = frame["__net"] - frame.join(mean.rename("__mean"), on=keys)["__mean"]
+    cluster = frame[document] if document else pd.Series(range(len(frame)), index=frame.index)
+    sums = residual.groupby([*(frame[k] for k in keys), cluster], dropna=False).sum()
+    by_group = sums.groupby(level=list(range(len(keys))), dropna=False)
+    clusters, squares = by_group.size(), (sums**2).groupby(level=list(range(len(keys))), dropna=False).sum()
+    n = frame.groupby(keys, dropna=False).size()
+    variance = clusters / (clusters - 1) * squares / n**2
+    half = Z95 * variance.where(clusters >= 2) ** 0.5
+    half.index = mean.index
+    return (mean - half).clip(lower=-1), (mean + half).clip(upper=1)
 
 
 def mentioned_only(frame: pd.DataFrame, source: Any, include: bool) -> tuple[pd.DataFrame, list[str]]:

@@ -63,30 +63,51 @@ def chart_distribution(table: pd.DataFrame, column: str, labels: Sequence[str]):
     return data
 
 
-def chart_over_time(table: pd.DataFrame, period: str):
-    """One line per actor: net stance per ``period`` (a column of ``table``, e.g. month), in [-1, 1]."""
+def chart_over_time(table: pd.DataFrame, period: str, freq: str):
+    """Net stance per ``period`` (a column of ``table`` holding period strings of pandas frequency ``freq``) on a real
+    time axis: one line per actor with its 95 % interval as a band, broken where a period has no sentences (a gap
+    is shown as a gap, not bridged), markers sized by the sentences behind each point; below, the sentences per
+    period."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 4))
-    for actor, sub in table.groupby("actor"):
-        sub = sub.sort_values(period)
-        ax.plot(sub[period].astype(str), sub["net_stance"], marker="o", label=str(actor))
+    fig, (ax, counts) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    largest = max(1, int(table["sentences"].max()))
+    for actor, sub in series_per_actor(table, period, freq).items():
+        when = sub.index
+        line = ax.plot(when, sub["net_stance"], linewidth=1.2, label=actor)[0]
+        if "net_stance_ci95_low" in sub:
+            ax.fill_between(when, sub["net_stance_ci95_low"], sub["net_stance_ci95_high"], color=line.get_color(),
+                            alpha=0.15, linewidth=0)  # fmt: skip
+        sizes = 12 + 100 * (sub["sentences"].fillna(0) / largest) ** 0.5
+        ax.scatter(when, sub["net_stance"], s=sizes, color=line.get_color(), zorder=3)
+        counts.plot(when, sub["sentences"].fillna(0), drawstyle="steps-mid", color=line.get_color(), linewidth=1)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_ylim(-1, 1)
-    ax.set_ylabel("net stance (mean P(favor) - P(against))")
-    ax.set_title(f"Net stance per {period}")
+    ax.set_ylabel("net stance\nmean P(favor) - P(against)")
+    ax.set_title(f"Net stance per {period}: 95 % interval (clustered by document), marker area ~ sentences")
     ax.legend(fontsize=8)
-    ticks = ax.get_xticks()
-    if len(ticks) > 24:
-        ax.set_xticks(ticks[:: len(ticks) // 24 + 1])
-    plt.setp(ax.get_xticklabels(), rotation=45, ha="right", fontsize=8)
+    counts.set_ylabel("sentences")
+    counts.set_ylim(bottom=0)
+    fig.autofmt_xdate()
     fig.tight_layout()
     data = _png(fig)
     plt.close(fig)
     return data
+
+
+def series_per_actor(table: pd.DataFrame, period: str, freq: str) -> dict[str, pd.DataFrame]:
+    """Each actor's rows of ``table`` indexed by the start of their period, with a row of NaN for every period
+    between the first and the last that has no sentences about the actor (plotted as a gap)."""
+    periods = pd.PeriodIndex(table[period].astype(str), freq=freq)
+    every = pd.period_range(periods.min(), periods.max(), freq=freq)
+    out = {}
+    for actor, sub in table.assign(__period=periods).groupby("actor"):
+        sub = sub.set_index("__period").reindex(every)  # missing periods become gaps (NaN)
+        out[str(actor)] = sub.set_axis(every.to_timestamp(how="start"))
+    return out
 
 
 def html_page(source: str | os.PathLike, notes: Sequence[str], sections: Sequence[str]) -> str:

@@ -98,7 +98,7 @@ def summarize(
             timed = frame.assign(**{period: dates.dt.to_period(PERIODS[period]).astype("string")})
             table = aggregate(timed[dates.notna()], [period])
             files.append(OutputFile("over_time", f"summary_by_{period}.csv", table))
-            png = chart_over_time(table, period)
+            png = chart_over_time(table, period, PERIODS[period])
             files.append(OutputFile("chart_over_time", "net_stance_over_time.png", png))
             sections.append(html_image(f"Net stance per {period}", png) + html_table(f"By {period}", table))
 

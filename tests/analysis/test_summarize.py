@@ -200,3 +200,47 @@ def test_unmentioned_pairs_are_left_out_unless_asked(tmp_path, capsys, suffix):
     assert "--include-unmentioned" in (out / "summary.html").read_text()
     assert run(capsys, "--input", source, "--output", out, "--include-unmentioned")[0] == 0
     assert pd.read_csv(out / "summary_by_actor.csv").set_index("actor").loc["Turkey", "sentences"] == 2
+
+
+def _pairs(rows):
+    """Scored pairs as `summarize` reads them: doc_id, month, actor, stance and its probabilities."""
+    import pandas as pd
+
+    from analysis.analyzed import DOC
+
+    out = []
+    for doc, month, actor, favor in rows:
+        out.append({DOC: doc, "month": month, "actor": actor, "stance": "favor" if favor > 0.5 else "against",
+                    "stance_p_favor": favor, "stance_p_against": 1 - favor, "stance_p_neutral": 0.0})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def test_net_stance_intervals_are_clustered_by_document():
+    import math
+
+    from analysis.aggregate import aggregate
+
+    # Two articles, each with four sentences that agree with each other: two units, not eight.
+    rows = [("a", "2017-01", "Syria", 0.9)] * 4 + [("b", "2017-01", "Syria", 0.1)] * 4
+    rows += [("c", "2017-02", "Syria", 0.9)]  # one article: no interval
+    table = aggregate(_pairs(rows), ["month"]).set_index("month")
+    low, high = table.loc["2017-01", ["net_stance_ci95_low", "net_stance_ci95_high"]]
+    assert abs(table.loc["2017-01", "net_stance"]) < 1e-9 and low == -1 and high == 1  # 0 +- 1.96 * 0.8, clipped
+    independent = _pairs([(f"d{i}", "2017-01", "Syria", f) for i, (_, _, _, f) in enumerate(rows[:8])])
+    t2 = aggregate(independent, ["month"]).iloc[0]
+    assert t2["net_stance_ci95_high"] - t2["net_stance_ci95_low"] < high - low  # eight articles: narrower
+    assert math.isnan(table.loc["2017-02", "net_stance_ci95_low"])
+
+
+def test_the_time_axis_is_real_with_gaps_for_periods_without_sentences():
+    from analysis.aggregate import aggregate
+    from analysis.report import chart_over_time, series_per_actor
+
+    rows = [("a", "2017-01", "Syria", 0.9), ("b", "2017-04", "Syria", 0.2), ("c", "2017-02", "Turkey", 0.4)]
+    table = aggregate(_pairs(rows), ["month"])
+    series = series_per_actor(table, "month", "M")
+    syria = series["Syria"]
+    assert [d.strftime("%Y-%m") for d in syria.index] == ["2017-01", "2017-02", "2017-03", "2017-04"]
+    assert syria["net_stance"].isna().tolist() == [False, True, True, False]  # gaps, not bridged
+    assert syria["sentences"].tolist()[0] == 1
+    assert chart_over_time(table, "month", "M")[:8] == b"\x89PNG\r\n\x1a\n"
