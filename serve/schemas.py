@@ -297,6 +297,7 @@ class ErrorBody(BaseModel):
 
 
 _ERROR_MEANING = {
+    400: "a model name that is not a plain name of a directory under the models root",
     401: "missing or wrong API key / admin token",
     404: "no such model, or the feature is off",
     413: "a limit exceeded (body bytes, documents, characters, items, inline actors)",

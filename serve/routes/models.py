@@ -53,7 +53,9 @@ async def actors(state: State) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.post("/v1/admin/reload", dependencies=[Depends(require_admin)], responses=error_responses(401, 404, 413, 422))
+@router.post(
+    "/v1/admin/reload", dependencies=[Depends(require_admin)], responses=error_responses(400, 401, 404, 413, 422)
+)
 async def reload(body: ReloadRequest, state: State) -> dict[str, Any]:
     """Load and warm up another model under the models root while the current one serves, then swap."""
     handle, previous = await state.reload(body.model)

@@ -131,7 +131,11 @@ def test_model_actors_metrics_docs_and_demo(client):
     assert 'stance_requests_total{route="/v1/analyze",status="200"}' in metrics
     assert "stance_batch_items_bucket" in metrics and "stance_model_info{" in metrics
     assert "/v1/analyze" in client.get("/openapi.json").json()["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text and "https://" not in docs.text  # works offline
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        assert f'"{asset}"' in docs.text or f"'{asset}'" in docs.text
+        assert client.get(asset).status_code == 200 and len(client.get(asset).content) > 10_000
     page = client.get("/")
     assert page.status_code == 200 and "Analyze" in page.text and "http" not in page.text.split("<script>")[1]
 
@@ -238,3 +242,21 @@ def test_a_lone_surrogate_is_a_422_naming_the_field_not_a_500(client):
     assert error["field"] == "actors[0].aliases[0]"
     # A surrogate pair is an ordinary character (an emoji) and passes.
     assert post("/v1/analyze", {"text": "Turkey \ud83d\ude00 shelled the town."}).status_code == 200
+
+
+def test_the_openapi_schema_documents_every_status_with_the_error_shape(client):
+    spec = client.get("/openapi.json").json()
+    expected = {
+        ("/v1/analyze", "post"): {"401", "413", "422", "429", "500", "503", "504"},
+        ("/v1/classify", "post"): {"401", "413", "422", "429", "500", "503", "504"},
+        ("/v1/admin/reload", "post"): {"400", "401", "404", "413", "422", "500"},
+        ("/v1/model", "get"): {"500", "503"},
+    }
+    for (path, method), statuses in expected.items():
+        responses = spec["paths"][path][method]["responses"]
+        assert statuses <= set(responses), (path, statuses - set(responses))
+        for status in statuses:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+    assert "405" in spec["info"]["description"] and "Allow" in spec["info"]["description"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
