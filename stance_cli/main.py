@@ -40,6 +40,7 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     from analysis.corpus import CorpusError
     from model.actors import ActorRegistryError
+    from model.base import BaseModelMismatch
     from model.model_dir import ModelDirError
     from training.config import ConfigError
     from training.rows import DataValidationError
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         DataValidationError,
         ConfigError,
         ModelDirError,
+        BaseModelMismatch,
         ActorRegistryError,
         FileNotFoundError,
         FileExistsError,
@@ -69,9 +71,29 @@ def main(argv: list[str] | None = None) -> int:
     ) as exc:
         print(f"stance {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"stance {args.command}: error: this needs the '{extra}' extra ({exc.name} is not installed): "
+            f"pip install 'actor-stance[{extra}]'",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+# The optional dependencies (pyproject.toml extras) by the module a command imports.
+SERVE_MODULES = ("fastapi", "uvicorn", "pydantic", "pydantic_settings", "prometheus_client", "swagger_ui_bundle")
+EXTRAS = {
+    **dict.fromkeys(SERVE_MODULES, "serve"),
+    **dict.fromkeys(("pandas", "pyarrow", "matplotlib"), "analysis"),
+    **dict.fromkeys(("datasets", "accelerate", "krippendorff"), "train"),
+    **dict.fromkeys(("onnx", "onnxruntime"), "onnx"),
+}
 
 
 def _describe(exc: Exception) -> str:
