@@ -53,21 +53,26 @@ def iter_documents(
 ) -> Iterator[Document | BadRow]:
     """Documents (or bad rows) of a corpus, in file order, streamed."""
     path = Path(path)
-    if path.is_dir():
+    try:
+        saved_dataset = record_format(path) == "dataset"
+    except RecordFileError as exc:  # a saved DatasetDict: the message names its splits
+        raise CorpusError(str(exc)) from exc
+    if path.is_dir() and not saved_dataset:
         files = _text_files(path)
         if not files:
             raise CorpusError(f"{path}: folder has no .txt files")
         for file in files:
             yield _text_document(file, str(file.relative_to(path).with_suffix("")))
         return
-    if not path.is_file():
+    if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
     if path.suffix.lower() == ".txt":
         yield _text_document(path, path.stem)
         return
     if record_format(path) is None:
         raise CorpusError(
-            f"{path}: unsupported input {path.suffix!r}; use .txt, a folder of .txt, .jsonl, .csv or .parquet"
+            f"{path}: unsupported input {path.suffix!r}; use .txt, a folder of .txt, .jsonl, .csv, .parquet or a "
+            "saved dataset folder"
         )
     try:
         yield from _record_documents(path, text_field, id_field)
@@ -127,8 +132,12 @@ def _record_documents(path: Path, text_field: str, id_field: str) -> Iterator[Do
 def count_documents(path: str | os.PathLike) -> int | None:
     """Number of documents for a progress bar, where cheap to know."""
     path = Path(path)
-    if path.is_dir():
+    try:
+        kind = record_format(path)
+    except RecordFileError:
+        return None
+    if path.is_dir() and kind is None:
         return len(_text_files(path))
     if path.suffix.lower() == ".txt":
         return 1
-    return count_rows(path) if path.is_file() and record_format(path) else None
+    return count_rows(path) if kind else None

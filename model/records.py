@@ -1,4 +1,6 @@
-"""Streaming row readers for JSONL, CSV and Parquet that keep each row's line number, for exact error reports.
+"""Streaming row readers for JSONL, CSV, Parquet and saved Hugging Face datasets (a folder written by
+``datasets.Dataset.save_to_disk``: Arrow files, read here with pyarrow) that keep each row's line number (row number
+for Parquet and datasets), for exact error reports.
 
 Used for labelled training data and for corpora alike: ``read_records(path)`` yields ``(line, record, error)``,
 where ``line`` is the 1-based line where the row starts (the row number for Parquet) and ``error`` says why a row
@@ -29,13 +31,23 @@ class RecordFileError(ValueError):
 
 
 def record_format(path: str | os.PathLike) -> str | None:
-    """'jsonl', 'csv' or 'parquet' by file suffix; None for anything else."""
-    return SUFFIXES.get(Path(path).suffix.lower())
+    """'jsonl', 'csv' or 'parquet' by file suffix, 'dataset' for a saved Hugging Face dataset folder; None for
+    anything else. A saved DatasetDict (several splits) is refused, naming its splits."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "dataset_dict.json").is_file():
+            splits = sorted(p.name for p in path.iterdir() if (p / "state.json").is_file())
+            raise RecordFileError(
+                f"{path}: a saved DatasetDict with the splits {splits}; give one split's folder, e.g. "
+                f"{path / (splits[0] if splits else 'train')}"
+            )
+        return "dataset" if (path / "state.json").is_file() and (path / "dataset_info.json").is_file() else None
+    return SUFFIXES.get(path.suffix.lower())
 
 
 def unit_of(path: str | os.PathLike) -> str:
-    """What a location number counts in this file: lines, or rows for Parquet."""
-    return "row" if record_format(path) == "parquet" else "line"
+    """What a location number counts in this file: lines, or rows for Parquet and saved datasets."""
+    return "row" if record_format(path) in ("parquet", "dataset") else "line"
 
 
 def read_records(path: str | os.PathLike) -> Iterator[Record]:
@@ -47,7 +59,11 @@ def read_records(path: str | os.PathLike) -> Iterator[Record]:
         return _read_csv(path)
     if kind == "parquet":
         return _read_parquet(path)
-    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .csv or .parquet")
+    if kind == "dataset":
+        return _read_dataset(path)
+    raise ValueError(
+        f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .csv, .parquet or a saved dataset folder"
+    )
 
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
@@ -218,6 +234,27 @@ def _read_parquet(path: Path) -> Iterator[Record]:
         for record in batch.to_pylist():
             number += 1
             yield number, record, None
+
+
+def _read_dataset(path: Path) -> Iterator[Record]:
+    """The rows of a folder written by ``datasets.Dataset.save_to_disk``: its Arrow stream files, in order."""
+    import pyarrow as pa
+
+    try:
+        files = [entry["filename"] for entry in json.loads((path / "state.json").read_text())["_data_files"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RecordFileError(f"{path}: not a readable saved dataset (state.json: {exc})") from exc
+    number = 0
+    for name in files:
+        try:
+            with pa.memory_map(str(path / name)) as source:
+                batches = list(pa.ipc.open_stream(source))
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise RecordFileError(f"{path / name}: unreadable Arrow file of a saved dataset ({exc})") from exc
+        for batch in batches:
+            for record in batch.to_pylist():
+                number += 1
+                yield number, record, None
 
 
 def count_rows(path: str | os.PathLike) -> int | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from model.actors import ActorRegistry
-from model.records import read_records, unit_of
+from model.records import read_records, record_format, unit_of
 from model.types import TaskSpec
 from training.rows import DataValidationError, LabelledRow, LoadedData, Problem, RowValidator
 
@@ -71,9 +71,14 @@ def file_unit(path: str | os.PathLike) -> str:
 
 
 def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """The sha256 and size of a data file, saved in the model directory."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"path": str(path), "sha256": digest, "bytes": Path(path).stat().st_size}
+    """The sha256 and size of a data file (of a saved dataset folder: of its files, in name order), saved in the
+    model directory."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes())
+    return {"path": str(path), "sha256": digest.hexdigest(), "bytes": sum(f.stat().st_size for f in files)}
 
 
 def load_split(
@@ -90,10 +95,17 @@ def load_split(
     conflicts: dict[tuple, dict[str, tuple[str, LabelledRow]]] = {}
     for spec in (FileSpec.parse(str(f) if isinstance(f, os.PathLike) else f) for f in files):
         path = Path(spec.path)
-        if path.is_dir():
-            problems.append(Problem(str(path), 0, "is a directory, not a data file; give the data files in it instead"))
+        try:
+            kind = record_format(path)
+        except ValueError as exc:  # a saved DatasetDict: the message names its splits
+            problems.append(_file_problem(path, str(exc)))
             continue
-        if not path.is_file():
+        if path.is_dir() and kind is None:
+            problems.append(
+                Problem(str(path), 0, "is a directory, not a data file or a saved dataset; give the data files in it")
+            )
+            continue
+        if not path.exists():
             problems.append(Problem(str(path), 0, "file not found"))
             continue
         try:
