@@ -140,4 +140,4 @@ def count_documents(path: str | os.PathLike) -> int | None:
         return len(_text_files(path))
     if path.suffix.lower() == ".txt":
         return 1
-    return count_rows(path) if kind else None
+    return count_rows(path) if kind and path.exists() else None

@@ -110,6 +110,28 @@ class Prepared:
     dev_rows: list[LabelledRow]
 
 
+FEW_TRAIN_ROWS = 200  # below this, a fine-tune often loses more than it learns (docs/labelling.md)
+FEW_DEV_ROWS = 50  # below this, the dev score that keeps a checkpoint is mostly noise
+
+
+def warn_about_size(train_rows: int, dev_rows: int, dev_files: bool, dev_fraction: float) -> None:
+    """Warnings for a run whose data is too small to trust: few training rows, no dev set, or a tiny one."""
+    if train_rows < FEW_TRAIN_ROWS:
+        log.warning(
+            "only %d training rows: a model fine-tuned on so few can lose more than it learns; label more "
+            "(docs/labelling.md) and check it with `stance compare` on a labelled test set before using it",
+            train_rows,
+        )
+    if not dev_files:
+        log.warning(
+            "no --dev-files: %d of the training rows (dev_fraction %s) are held out to choose the checkpoint; give a "
+            "dev set labelled apart from training (from other articles) instead",
+            dev_rows, dev_fraction,
+        )  # fmt: skip
+    elif dev_rows < FEW_DEV_ROWS:
+        log.warning("a dev set of %d rows: choosing a checkpoint on so few is mostly noise", dev_rows)
+
+
 def prepare(config: TrainConfig) -> Prepared:
     """The tasks, input format and data of a run; raises `DataValidationError` listing every problem in the data."""
     init_project = None
@@ -140,6 +162,7 @@ def prepare(config: TrainConfig) -> Prepared:
     for name, data in (("train", train_data), ("dev", dev_data)):
         if data.left_out:
             log.warning("%s: rows left out: %s", name, dict(data.left_out))
+    warn_about_size(len(train_rows), len(dev_rows), bool(config.dev_files), config.dev_fraction)
     return Prepared(tasks, fmt, pooling, base_name, init_project, train_data, dev_data, train_rows, dev_rows)
 
 

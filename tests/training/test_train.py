@@ -688,3 +688,20 @@ def test_a_run_killed_after_early_stopping_ended_it_does_not_train_on_when_resum
         train(config, callbacks=[CrashAtTheStoppingCheckpoint()])
     resumed = train(config, resume=True)
     assert json.loads((resumed / PROJECT_FILE).read_text())["metrics"]["training"]["steps"] == steps
+
+
+def test_training_on_too_little_data_or_without_a_dev_set_warns(caplog):
+    from training.train import warn_about_size
+
+    with caplog.at_level("WARNING", logger="stance"):
+        warn_about_size(10, 1, dev_files=False, dev_fraction=0.1)
+    text = caplog.text
+    assert "only 10 training rows" in text and "no --dev-files: 1 of the training rows" in text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stance"):
+        warn_about_size(5000, 20, dev_files=True, dev_fraction=0.1)
+    assert "a dev set of 20 rows" in caplog.text and "training rows" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stance"):
+        warn_about_size(5000, 500, dev_files=True, dev_fraction=0.1)
+    assert caplog.text == ""
