@@ -148,7 +148,9 @@ def test_files_that_cannot_be_read_as_rows_say_why(tmp_path):
     by_file = {Path(p.file).name: p for p in problems}
     assert "JSON array" in by_file["rows.json"].message and "JSON Lines" in by_file["rows.json"].message
     assert "unreadable Parquet file" in by_file["rows.parquet"].message
-    assert str(by_file["folder"]) == f"{folder}:0: is a directory, not a data file or a saved dataset; give the data files in it"
+    assert str(by_file["folder"]) == (
+        f"{folder}:0: is a directory, not a data file or a saved dataset; give the data files in it"
+    )
     assert not any("missing required column" in p.message for p in problems)
 
 
