@@ -157,7 +157,10 @@ class ActorRegistry:
                         f"{self.source}; drop it, name your actor {owner[key]!r} to replace that one, or use only "
                         "your actors (replace_defaults: true in the file, replace_actors in a request)"
                     )
-        return ActorRegistry(actors=[*kept, *other.actors], source=f"{self.source} + {other.source}")
+        theirs = {a.name: a for a in other.actors}
+        merged = [theirs.get(a.name, a) for a in self.actors]  # a replaced actor keeps its place
+        merged += [a for a in other.actors if a.name not in {m.name for m in self.actors}]
+        return ActorRegistry(actors=merged, source=f"{self.source} + {other.source}")
 
     @classmethod
     def from_records(cls, records: list, source: str = "<inline>") -> ActorRegistry:

@@ -91,7 +91,8 @@ def test_an_actor_named_like_a_default_replaces_it(tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text("actors:\n  - name: Syria\n    aliases: [Sham]\n", encoding="utf-8")
     registry = ActorRegistry.from_file(mine)
-    assert registry.names.count("Syria") == 1 and "Syria" in registry.find_mentions("Sham spoke.")
+    assert registry.names == ["Syria", "Turkey", "United States", "al-Nusra Front"]  # in its place
+    assert "Syria" in registry.find_mentions("Sham spoke.")
     assert "Syria" not in registry.find_mentions("Damascus spoke.")  # the default's aliases went with it
 
 
