@@ -99,16 +99,12 @@ class StancePredictor:
         results: list[dict[str, TaskPrediction]] = [{} for _ in pairs]
         truncated = [False] * len(pairs)
         for kind in kinds:
-            if kind == "sentence":
-                unique = list(dict.fromkeys(p.text for p in pairs))
-                index = {text: i for i, text in enumerate(unique)}
-                items = [Pair(text) for text in unique]
-                owner = [index[p.text] for p in pairs]
+            if kind == "sentence":  # each distinct sentence once (predict_sentences)
+                sentences = self.predict_sentences([p.text for p in pairs], batch_size)
+                per_pair = [(s.tasks, s.truncated) for s in sentences]
             else:
-                items, owner = list(pairs), list(range(len(pairs)))
-            per_item = self._predict_kind(items, kind, batch_size)
-            for i, item_index in enumerate(owner):
-                labels, cut = per_item[item_index]
+                per_pair = self._predict_kind(list(pairs), kind, batch_size)
+            for i, (labels, cut) in enumerate(per_pair):
                 results[i].update(labels)
                 truncated[i] = truncated[i] or cut
         return [Prediction(tasks=r, truncated=t) for r, t in zip(results, truncated, strict=True)]
