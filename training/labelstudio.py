@@ -148,27 +148,38 @@ def from_export(
                 if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
                     problems.append(f"{at}: {name}: value.choices must be a list of labels, got {chosen!r:.60}")
                     continue
-                if len(chosen) > 1:
-                    problems.append(f"{at}: {name}: one choice expected, got {chosen}")
-                    continue
-                if not chosen:
-                    continue
-                if chosen[0] not in CHOICES[name]:
-                    problems.append(
-                        f"{at}: {name}: unknown label {chosen[0]!r} (expected one of {list(CHOICES[name])})"
-                    )
-                    continue
-                labels[name] = chosen[0]
+                label = _single_choice(name, chosen, at, problems)
+                if label is not None:
+                    labels[name] = label
             if not labels:
                 if left_out is not None:
                     left_out["annotations without a stance or sentiment choice"] += 1
                 continue
             by_annotator[_annotator(annotation)].append({**_item_fields(data), **labels})
+    _raise_problems(problems)
+    return dict(by_annotator)
+
+
+def _single_choice(name: str, chosen: list[Any], at: str, problems: list[str]) -> str | None:
+    """The one label chosen for the control ``name``; None when nothing was chosen, or after recording a problem
+    (several choices, a label the config does not have)."""
+    if len(chosen) > 1:
+        problems.append(f"{at}: {name}: one choice expected, got {chosen}")
+        return None
+    if not chosen:
+        return None
+    if chosen[0] not in CHOICES[name]:
+        problems.append(f"{at}: {name}: unknown label {chosen[0]!r} (expected one of {list(CHOICES[name])})")
+        return None
+    return str(chosen[0])
+
+
+def _raise_problems(problems: list[str]) -> None:
+    """`ExportError` listing every problem (the first 100), so that a bad export writes nothing."""
     if problems:
         shown = "\n".join(f"  {p}" for p in problems[:100])
         more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
         raise ExportError(f"{len(problems)} problem(s) in the Label Studio export; nothing written:\n{shown}{more}")
-    return dict(by_annotator)
 
 
 def _annotator(annotation: dict[str, Any]) -> str:
@@ -212,29 +223,19 @@ def from_flat(records: list[Any], source: str, unit: str = "record") -> dict[str
             problems.append(f"{where}: no text; was the task created by `stance suggest`?")
             continue
         labels: dict[str, str] = {}
-        for name, allowed in CHOICES.items():
+        for name in CHOICES:
             value = record.get(name)
             if isinstance(value, dict):
                 value = value.get("choices")
-            if isinstance(value, list):
-                if len(value) > 1:
-                    problems.append(f"{where}: {name}: one choice expected, got {value}")
-                    continue
-                value = value[0] if value else None
-            if value in (None, ""):
-                continue
-            if value not in allowed:
-                problems.append(f"{where}: {name}: unknown label {value!r} (expected one of {list(allowed)})")
-                continue
-            labels[name] = str(value)
+            chosen = value if isinstance(value, list) else [value]
+            label = _single_choice(name, [c for c in chosen if c not in (None, "")], where, problems)
+            if label is not None:
+                labels[name] = label
         if "stance" not in labels and "sentiment" not in labels:
             continue  # no answer in this record (a skipped or empty annotation)
         who = record.get("annotator")
         by_annotator[str(who) if who not in (None, "") else "unknown"].append({**_item_fields(record), **labels})
-    if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:100])
-        more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
-        raise ExportError(f"{len(problems)} problem(s) in the Label Studio export; nothing written:\n{shown}{more}")
+    _raise_problems(problems)
     return dict(by_annotator)
 
 
