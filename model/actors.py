@@ -146,9 +146,8 @@ class ActorRegistry:
     def plus(self, other: ActorRegistry) -> ActorRegistry:
         """This registry with ``other``'s actors added; an actor of ``other`` replaces one of the same name here.
         A phrase that would name two actors is refused, naming both and the way out."""
-        replaced = {a.name for a in other.actors}
-        kept = [a for a in self.actors if a.name not in replaced]
-        owner = {key: a.name for a in kept for key in _phrase_keys(a)}
+        theirs = {a.name: a for a in other.actors}
+        owner = {key: a.name for a in self.actors if a.name not in theirs for key in _phrase_keys(a)}
         for actor in other.actors:
             for key in _phrase_keys(actor):
                 if key in owner:
@@ -157,9 +156,9 @@ class ActorRegistry:
                         f"{self.source}; drop it, name your actor {owner[key]!r} to replace that one, or use only "
                         "your actors (replace_defaults: true in the file, replace_actors in a request)"
                     )
-        theirs = {a.name: a for a in other.actors}
+        ours = {a.name for a in self.actors}
         merged = [theirs.get(a.name, a) for a in self.actors]  # a replaced actor keeps its place
-        merged += [a for a in other.actors if a.name not in {m.name for m in self.actors}]
+        merged += [a for a in other.actors if a.name not in ours]
         return ActorRegistry(actors=merged, source=f"{self.source} + {other.source}")
 
     @classmethod
