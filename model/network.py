@@ -9,7 +9,7 @@ read the mean of the token states, which is what the sentence-transformers base 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 from torch import nn
@@ -36,6 +36,62 @@ def logits_key(task: str) -> str:
     return f"logits_{task}"
 
 
+def uses_marker(pooling: str, task: TaskSpec) -> bool:
+    """Whether ``task``'s head reads the mention marker states besides the mean."""
+    return pooling in ("mean+marker", "mean+markers") and task.input == "pair"
+
+
+def build_heads(hidden: int, tasks: Sequence[TaskSpec], pooling: str, dropout: float = 0.1) -> nn.ModuleDict:
+    """One dropout + linear head per task, as wide as the pooled features its input kind gets."""
+    heads = nn.ModuleDict()
+    for task in tasks:
+        width = (3 if pooling == "mean+markers" else 2) * hidden if uses_marker(pooling, task) else hidden
+        heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
+    return heads
+
+
+class HeadedEncoder(Protocol):
+    """What `task_logits` reads: `StanceNetwork` in training and prediction, `model.hf_model.ActorStanceModel` when
+    loaded through transformers' Auto classes. Both hold the same modules under the same names."""
+
+    encoder: PreTrainedModel
+    heads: nn.ModuleDict
+    tasks: list[TaskSpec]
+    pooling: str
+    start_marker_id: int | None
+    end_marker_id: int | None
+
+
+def marker_states(states: torch.Tensor, input_ids: torch.Tensor, marker_id: int | None, fallback: torch.Tensor):
+    """Mean of the states at the tokens ``marker_id`` (``fallback`` where the input has none)."""
+    marks = input_ids.eq(-1 if marker_id is None else marker_id).unsqueeze(-1).to(states.dtype)
+    count = marks.sum(1)
+    return torch.where(count > 0, (states * marks).sum(1) / count.clamp(min=1.0), fallback)
+
+
+def task_logits(
+    net: HeadedEncoder,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Each task's logits by task name: the encoder's states pooled for the task's input kind, through its head."""
+    kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        kwargs["token_type_ids"] = token_type_ids
+    states = net.encoder(**kwargs).last_hidden_state
+    mask = attention_mask.unsqueeze(-1).to(states.dtype)
+    mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    pooled = {"sentence": states[:, 0] if net.pooling == "cls" else mean}
+    if any(uses_marker(net.pooling, t) for t in net.tasks):
+        markers = [net.start_marker_id] + ([net.end_marker_id] if net.pooling == "mean+markers" else [])
+        pooled["pair"] = torch.cat([mean] + [marker_states(states, input_ids, m, mean) for m in markers], dim=-1)
+    return {
+        task.name: net.heads[task.name](pooled["pair"] if uses_marker(net.pooling, task) else pooled["sentence"])
+        for task in net.tasks
+    }
+
+
 class StanceNetwork(nn.Module):
     """Encoder plus task heads; ``forward`` returns each task's logits and, given labels, the summed loss."""
 
@@ -56,25 +112,11 @@ class StanceNetwork(nn.Module):
         self.pooling = pooling
         self.start_marker_id = start_marker_id
         self.end_marker_id = end_marker_id
-        hidden = int(encoder.config.hidden_size)
-        self.heads = nn.ModuleDict()
-        for task in self.tasks:
-            width = (3 if pooling == "mean+markers" else 2) * hidden if self._uses_marker(task) else hidden
-            self.heads[task.name] = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, len(task.labels)))
+        self.heads = build_heads(int(encoder.config.hidden_size), self.tasks, pooling, dropout)
         self.class_weights: dict[str, torch.Tensor] = {}
         self.label_smoothing = 0.0  # training only; not saved with the model
         self.distill_weight = 0.0  # training only: share of the loss from a teacher's probabilities
         self.distill_temperature = 1.0
-
-    def _uses_marker(self, task: TaskSpec) -> bool:
-        return self.pooling in ("mean+marker", "mean+markers") and task.input == "pair"
-
-    @staticmethod
-    def _at(states: torch.Tensor, input_ids: torch.Tensor, marker_id: int | None, fallback: torch.Tensor):
-        """Mean of the states at the tokens ``marker_id`` (``fallback`` where the input has none)."""
-        marks = input_ids.eq(-1 if marker_id is None else marker_id).unsqueeze(-1).to(states.dtype)
-        count = marks.sum(1)
-        return torch.where(count > 0, (states * marks).sum(1) / count.clamp(min=1.0), fallback)
 
     def _distilled(self, gold_loss: torch.Tensor, logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         """``(1 - w)`` of the gold-label loss plus ``w * T^2`` times KL(teacher || student) at temperature T, on
@@ -113,21 +155,11 @@ class StanceNetwork(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         **labels: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            kwargs["token_type_ids"] = token_type_ids
-        states = self.encoder(**kwargs).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        pooled = {"sentence": states[:, 0] if self.pooling == "cls" else mean}
-        if any(self._uses_marker(t) for t in self.tasks):
-            markers = [self.start_marker_id] + ([self.end_marker_id] if self.pooling == "mean+markers" else [])
-            pooled["pair"] = torch.cat([mean] + [self._at(states, input_ids, m, mean) for m in markers], dim=-1)
+        logits_by_task = task_logits(self, input_ids, attention_mask, token_type_ids)
         out: dict[str, torch.Tensor] = {}
         loss = None
         for task in self.tasks:
-            features = pooled["pair"] if self._uses_marker(task) else pooled["sentence"]
-            logits = self.heads[task.name](features)
+            logits = logits_by_task[task.name]
             out[logits_key(task.name)] = logits
             gold = labels.get(label_key(task.name))
             if gold is None or not bool((gold != IGNORE_INDEX).any()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 
@@ -11,9 +12,11 @@ from model.actors import ActorRegistry
 from model.backends import ONNX_FILES, REFERENCE, BackendCheck, OnnxNetwork, choose, onnx_file, running
 from model.batching import MAX_BATCH_ITEMS, default_max_tokens, length_batches
 from model.formatting import EncodedInput, InputEncoder, pad_encoded
-from model.model_dir import ModelProject, load_model_dir
+from model.model_dir import FORMAT_VERSION, ModelProject, load_model_dir
 from model.network import logits_key
 from model.types import InputKind, Pair, Prediction, TaskPrediction, check_pairs
+
+_LOG = logging.getLogger("stance.model")
 
 
 class StancePredictor:
@@ -59,6 +62,11 @@ class StancePredictor:
         """Load a model directory; ``backend``: ``auto`` (the fastest checked one), ``torch-fp32``, ``torch-bf16``
         (model/backends.py); ``max_tokens``: padded tokens per forward pass (model/batching.py)."""
         network, tokenizer, project = load_model_dir(directory)
+        if project.format_version < FORMAT_VERSION:
+            _LOG.warning(
+                "%s: model directory format %d; it loads here, but transformers' AutoModel cannot load it: "
+                "`stance upgrade --model %s` rewrites it (same weights)", directory, project.format_version, directory
+            )
         name, check = choose(backend, directory, _device(device))
         runner = OnnxNetwork(onnx_file(directory, name)) if name in ONNX_FILES else None
         return cls(

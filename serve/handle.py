@@ -9,7 +9,8 @@ from pathlib import Path
 
 from model.actors import ActorRegistry
 from model.backends import BackendError
-from model.base import DEFAULT_BASE_MODEL
+from model.base import DEFAULT_BASE_HUB_ID as MINILM
+from model.base import DEFAULT_BASE_NAMES
 from model.model_dir import ModelDirError
 from model.pipeline import DocumentAnalyzer
 from model.predictor import StancePredictor
@@ -18,9 +19,6 @@ from serve.errors import InvalidModelName, ModelNotFound
 from serve.heap import freeze_long_lived_objects
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-# The names `model.base.resolve_base_model` maps to the embedded all-MiniLM-L6-v2 weights.
-DEFAULT_BASE_NAMES = {"", "default", DEFAULT_BASE_MODEL, "all-MiniLM-L6-v2", MINILM}
 
 
 @dataclass(frozen=True)
@@ -72,11 +70,13 @@ def warm_up(predictor: StancePredictor) -> None:
 
 def base_model_name(base_model: str | None, model_dir: Path) -> str | None:
     """The base encoder a model was trained from, by name: "default" is all-MiniLM-L6-v2; otherwise the hub id
-    recorded in the model's config.json, else the name as the model card gives it."""
-    if base_model is None or base_model in DEFAULT_BASE_NAMES:
+    recorded in the model's config.json (the encoder's, nested under "encoder" since format 2), else the name as the
+    model card gives it."""
+    if not base_model or base_model in DEFAULT_BASE_NAMES:
         return MINILM
     try:
-        recorded = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        recorded = config.get("_name_or_path") or config.get("encoder", {}).get("_name_or_path")
     except (OSError, ValueError, AttributeError):
         recorded = None
     if isinstance(recorded, str) and recorded and not Path(recorded).is_absolute():

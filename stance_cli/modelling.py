@@ -1,4 +1,4 @@
-"""`stance train | evaluate | calibrate | soft-labels | compare`: making a model and measuring it."""
+"""`stance train | evaluate | calibrate | soft-labels | compare | export | upgrade`: making a model and measuring it."""
 
 from __future__ import annotations
 
@@ -101,6 +101,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_input(export, "labelled held-out JSONL/CSV/Parquet file(s), never the training data")
     export.set_defaults(run=_export)
 
+    upgrade = sub.add_parser(
+        "upgrade", help="rewrite a model directory of an older format in the current one",
+        description="Rewrite a model directory written by an older version in place (atomically): the same weights, "
+        "labels, calibration and files, with a config.json of model type actor-stance that transformers' AutoModel "
+        "and pipeline('actor-stance') load after `import model`, and that plain transformers refuses. A current "
+        "directory is left as it is.",
+    )  # fmt: skip
+    add_model(upgrade, "model directory to rewrite in place", required=True)
+    upgrade.set_defaults(run=_upgrade)
+
 
 def _choices(name: str) -> tuple[str, ...]:
     from training.config import TrainConfig
@@ -130,6 +140,19 @@ def _export(args: argparse.Namespace) -> int:
     if not checks:
         print("no backend besides torch-fp32 runs on this machine; nothing to check")
     print(f"recorded in {path}")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from model.model_dir import FORMAT_VERSION, read_project
+    from training.export import upgrade_model_dir
+
+    found = upgrade_model_dir(args.model)
+    if found is None:
+        print(f"{args.model}: already format {FORMAT_VERSION}; nothing to do")
+    else:
+        digest = read_project(args.model).weights_sha256[:12]
+        print(f"{args.model}: format {found} -> {FORMAT_VERSION} (weights sha256 now {digest}; same values)")
     return 0
 
 

@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from model.base import base_model_hub_id
 from model.model_dir import ModelProject
 from model.types import TaskSpec
 
@@ -20,6 +23,12 @@ LICENCES = {
     "fakes": "derived from FA-KES (Abu Salem et al., ICWSM 2019), CC BY 4.0",
     "distill": "soft labels of the training rows above by an all-mpnet-base-v2 teacher (data/README.md)",
 }
+
+
+# Hub ids of the public training sets, by a key found in the file's path (front matter ``datasets``).
+HUB_DATASETS = {"newsmtsc": "fhamborg/news_sentiment_newsmtsc", "tweeteval": "cardiffnlp/tweet_eval"}
+TAGS = {"stance": "stance-detection", "sentiment": "sentiment-analysis"}
+TASK_NAMES = {"stance": "Stance toward a named target", "sentiment": "Sentence sentiment"}
 
 
 def _licence(path: str) -> str:
@@ -86,13 +95,74 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def write_model_card(directory: str | os.PathLike, project: ModelProject) -> None:
+def front_matter(project: ModelProject, name: str) -> dict[str, Any]:
+    """The Hugging Face card metadata: library, base model, public datasets, licence and the measured scores
+    (``model-index``: every figure the model was evaluated with on its dev sets at training time)."""
+    meta: dict[str, Any] = {
+        "library_name": "actor-stance",
+        "pipeline_tag": "text-classification",
+        "tags": ["actor-stance"] + [TAGS[t.name] for t in project.tasks if t.name in TAGS],
+        # The weights derive from the training data, each set under its own licence (the card's table).
+        "license": "other",
+        "license_name": "training-data-licences",
+        "language": ["en"],
+    }
+    base = base_model_hub_id(project.base_model)
+    if base:
+        meta["base_model"] = base
+    datasets = sorted({hub for f in project.training_data for key, hub in HUB_DATASETS.items() if key in f["path"]})
+    if datasets:
+        meta["datasets"] = datasets
+    results = _model_index_results(project)
+    if results:
+        meta["model-index"] = [{"name": name, "results": results}]
+    return meta
+
+
+def _model_index_results(project: ModelProject) -> list[dict[str, Any]]:
+    dev_files = ["/".join(Path(f["path"]).parts[-2:]) for f in project.training_data if f.get("split") == "dev"]
+    results = []
+    for split, reports in project.metrics.items():
+        if split == "training" or not isinstance(reports, dict):
+            continue
+        for task, report in reports.items():
+            if not isinstance(report, dict) or "macro_f1" not in report:
+                continue
+            metrics = [
+                {"type": "f1", "name": f"macro-F1 ({split})", "value": round(report["macro_f1"], 4),
+                 "args": {"average": "macro"}},
+                {"type": "accuracy", "name": f"accuracy ({split})", "value": round(report["accuracy"], 4)},
+            ]  # fmt: skip
+            actors = report.get("actors") or {}
+            if "balanced_macro_f1" in actors:
+                metrics.append({"type": "f1", "name": f"actor-balanced macro-F1 ({split})",
+                                "value": round(actors["balanced_macro_f1"], 4)})  # fmt: skip
+            for actor, figures in (actors.get("per_actor") or {}).items():
+                metrics.append({"type": "f1", "name": f"macro-F1 {actor} ({split}, n={figures['n']})",
+                                "value": round(figures["macro_f1"], 4)})  # fmt: skip
+            dataset = {"type": "json", "name": f"{split} sets: {', '.join(dev_files)}" if dev_files else split,
+                       "split": split}  # fmt: skip
+            task_name = TASK_NAMES.get(task, f"{task} ({', '.join(project.task(task).labels)})")
+            results.append({"task": {"type": "text-classification", "name": task_name}, "dataset": dataset,
+                            "metrics": metrics})  # fmt: skip
+    return results
+
+
+def write_model_card(directory: str | os.PathLike, project: ModelProject, name: str | None = None) -> None:
+    """The card (README.md): Hugging Face front matter, then what the model labels, how to load it, its data,
+    scores, calibration and configuration. ``name``: the model's name in ``model-index`` (default: the folder's)."""
     training = project.metrics.get("training", {})
+    meta = yaml.safe_dump(front_matter(project, name or Path(directory).name), sort_keys=False, allow_unicode=True)
     lines = [
+        "---",
+        meta.rstrip("\n"),
+        "---",
+        "",
         "# Actor Stance model",
         "",
-        f"{_what_it_labels(project.tasks)} Load it with `stance evaluate --model DIR` or "
-        "`model.predictor.StancePredictor.from_dir(DIR)`.",
+        f"{_what_it_labels(project.tasks)}",
+        "",
+        *_how_to_load(),
         "",
         f"- Base encoder: `{project.base_model}`",
         f"- Created: {project.created}",
@@ -135,6 +205,8 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
     scores = _scores(project.metrics, project.tasks)
     if scores:
         lines += ["", "## Scores", "", *scores]
+        lines += ["", "Scores on dev sets chose the checkpoint, so they lean high; held-out test figures are measured "
+                  "apart (for the default model: the project README, `make bench-quality`)."]  # fmt: skip
     if project.calibration:
         lines += ["", "## Calibration", "", *_calibration(project)]
     cfg = project.training_config
@@ -152,6 +224,28 @@ def write_model_card(directory: str | os.PathLike, project: ModelProject) -> Non
         "",
     ]
     Path(directory, "README.md").write_text("\n".join(lines))
+
+
+def _how_to_load() -> list[str]:
+    return [
+        "## Loading it",
+        "",
+        "With this project installed (`pip install actor-stance`; the classes register themselves with transformers "
+        "when `model` is imported, no remote code):",
+        "",
+        "```python",
+        "import model  # registers the actor-stance model type, AutoModel class and pipeline",
+        "from transformers import AutoModel, pipeline",
+        "",
+        'stance = pipeline("actor-stance", model="DIR")  # calibrated probabilities, as the CLI and API give',
+        'stance({"text": "Damascus rejected the plan.", "target": "Syria"})  # each task\'s label and probabilities',
+        'network = AutoModel.from_pretrained("DIR")  # ActorStanceModel: raw logits of every task head',
+        "```",
+        "",
+        "or `model.predictor.StancePredictor.from_dir(DIR)`, `stance analyze --model DIR`, `stance evaluate --model DIR`. "
+        "Without the project, transformers refuses the folder (unknown model type `actor-stance`) rather than load "
+        "the encoder under a random classification head.",
+    ]
 
 
 def _calibration(project: ModelProject) -> list[str]:

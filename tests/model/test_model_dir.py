@@ -67,8 +67,15 @@ def test_labels_that_do_not_fit_the_heads_are_refused(model_copy):
     project = json.loads((model_copy / PROJECT_FILE).read_text())
     project["tasks"][0]["labels"] = ["a", "b", "c", "d"]
     (model_copy / PROJECT_FILE).write_text(json.dumps(project))
-    with pytest.raises(ModelDirError, match="do not fit the tasks and labels"):
+    with pytest.raises(ModelDirError, match=r"config.json: tasks .* differ from stance_model.json's"):
         load_model_dir(model_copy)
+    config = json.loads((model_copy / "config.json").read_text())
+    config["tasks"][0]["labels"] = ["a", "b", "c", "d"]
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirError, match="config.json: content does not match the hash"):
+        load_model_dir(model_copy)
+    with pytest.raises(ModelDirError, match="do not fit the tasks and labels"):
+        load_model_dir(model_copy, verify=False)
 
 
 def test_missing_project_file(model_copy):

@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 
 from model import Pair
 from model.model_dir import PROJECT_FILE, load_model_dir
+from model.network import marker_states
 from model.predictor import StancePredictor
 from model.types import Span
 from stance_cli.main import main
@@ -125,7 +126,7 @@ def test_the_model_card_describes_the_trained_tasks_in_a_well_formed_score_table
     report = {"n": 10, "macro_f1": 0.5, "accuracy": 0.4, "f1_against_favor": 0.25}
     write_model_card(tmp_path, ModelProject(tasks=[five], metrics={"dev": {"stance": report}}))
     card = (tmp_path / "README.md").read_text()
-    assert "Labels each (sentence, target) pair with the sentence's stance toward the target. Load" in card
+    assert "Labels each (sentence, target) pair with the sentence's stance toward the target.\n" in card
     assert "sentiment" not in card and "against+favor" not in card  # not the SemEval figure for five labels
     assert "| dev | stance | 10 | 0.500 | 0.400 |" in card.splitlines()
 
@@ -531,7 +532,7 @@ def test_start_and_end_marker_pooling_trains_saves_and_predicts(tiny_base, data,
     assert end is not None and end in encoded.input_ids
     with torch.inference_mode():
         states = torch.randn(1, ids.shape[1], hidden)
-        at_end = predictor.network._at(states, ids, end, states.mean(1))
+        at_end = marker_states(states, ids, end, states.mean(1))
     assert torch.equal(at_end[0], states[0, encoded.input_ids.index(end)])
 
 
