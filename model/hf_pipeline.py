@@ -35,11 +35,12 @@ STREAM_CHUNK = 256  # inputs per predictor call when the input is a generator or
 class ActorStancePipeline(Pipeline):
     """Stance toward each input's target and the sentence-level tasks, with calibrated probabilities."""
 
-    _load_tokenizer = True
-    _load_processor = False
-    _load_image_processor = False
-    _load_video_processor = False
-    _load_feature_extractor = False
+    # transformers loads the tokenizer, nothing else (its class attributes are typed None).
+    _load_tokenizer = True  # type: ignore[assignment]
+    _load_processor = False  # type: ignore[assignment]
+    _load_image_processor = False  # type: ignore[assignment]
+    _load_video_processor = False  # type: ignore[assignment]
+    _load_feature_extractor = False  # type: ignore[assignment]
 
     def __init__(self, model, tokenizer=None, actors: ActorRegistry | None = None, **kwargs: Any) -> None:
         super().__init__(model=model, tokenizer=tokenizer, **kwargs)
@@ -47,7 +48,7 @@ class ActorStancePipeline(Pipeline):
         self.actors = actors or ActorRegistry.default()
         self.predictor = StancePredictor(model, self.tokenizer, project, str(self.device), runner=_TaskLogits(model))
 
-    def __call__(self, inputs, batch_size: int | None = None, **kwargs: Any):
+    def __call__(self, inputs, batch_size: int | None = None, **kwargs: Any):  # type: ignore[override]
         """One result for a dict or a string, a list for a list, an iterator for a generator or a dataset."""
         if kwargs:
             raise TypeError(f"actor-stance pipeline: unknown arguments {sorted(kwargs)}")
@@ -82,7 +83,7 @@ class ActorStancePipeline(Pipeline):
     def _sanitize_parameters(self, **kwargs: Any):
         return {}, {}, {}
 
-    def preprocess(self, item: str | dict[str, Any], index: int = 0) -> Pair:
+    def preprocess(self, item: str | dict[str, Any], index: int = 0) -> Pair:  # type: ignore[override]
         """A `Pair` from a string or a ``{"text", "target", "spans"?}`` dict; a bad item raises ValueError naming its
         index and field."""
         if isinstance(item, str):
@@ -105,15 +106,17 @@ class ActorStancePipeline(Pipeline):
                 raise ValueError(f"input {index}: span {start}-{end} is not inside the text ({len(text)} characters)")
         return Pair(text, target, spans)
 
-    def _forward(self, pair: Pair) -> Prediction:
+    def _forward(self, pair: Pair) -> Prediction:  # type: ignore[override]
         return self.predictor.predict([pair], kinds=("pair", "sentence") if pair.target else ("sentence",))[0]
 
-    def postprocess(self, output: tuple[Pair, Prediction]) -> dict[str, Any]:
+    def postprocess(self, output: tuple[Pair, Prediction]) -> dict[str, Any]:  # type: ignore[override]
         pair, prediction = output
         result: dict[str, Any] = {"text": pair.text}
         if pair.target is not None:
             result["target"] = pair.target
-            result["mentions"] = [{"start": s.start, "end": s.end, "text": pair.text[s.start : s.end]} for s in pair.spans]
+            result["mentions"] = [
+                {"start": s.start, "end": s.end, "text": pair.text[s.start : s.end]} for s in pair.spans
+            ]
         result.update({name: _task(p) for name, p in prediction.tasks.items()})
         result["truncated"] = prediction.truncated
         return result
@@ -144,8 +147,10 @@ def _project(name_or_path: str):
     if not directory.is_dir():
         from transformers.utils import cached_file
 
-        directory = Path(cached_file(name_or_path, PROJECT_FILE)).parent
-        return read_project(directory)
+        found = cached_file(name_or_path, PROJECT_FILE)
+        if found is None:
+            raise ModelDirError(f"{name_or_path}: no {PROJECT_FILE}; not a model directory written by `stance train`")
+        return read_project(Path(found).parent)
     project = read_project(directory)
     if project.weights_sha256 and file_sha256(directory / WEIGHTS_FILE) != project.weights_sha256:
         raise ModelDirError(f"{directory / WEIGHTS_FILE}: content does not match the hash in {PROJECT_FILE}")

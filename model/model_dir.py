@@ -338,7 +338,7 @@ def load_encoder(name_or_path: str, add_pooling_layer: bool = False):
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
-    kwargs = {"add_pooling_layer": add_pooling_layer} if encoder_kwargs(config) else {}
+    kwargs: dict[str, Any] = {"add_pooling_layer": add_pooling_layer} if encoder_kwargs(config) else {}
     return AutoModel.from_pretrained(name_or_path, trust_remote_code=False, use_safetensors=None, **kwargs)
 
 

@@ -65,7 +65,10 @@ class StancePredictor:
         if project.format_version < FORMAT_VERSION:
             _LOG.warning(
                 "%s: model directory format %d; it loads here, but transformers' AutoModel cannot load it: "
-                "`stance upgrade --model %s` rewrites it (same weights)", directory, project.format_version, directory
+                "`stance upgrade --model %s` rewrites it (same weights)",
+                directory,
+                project.format_version,
+                directory,
             )
         name, check = choose(backend, directory, _device(device))
         runner = OnnxNetwork(onnx_file(directory, name)) if name in ONNX_FILES else None

@@ -52,6 +52,16 @@ def test_the_predict_texts_example_prints_what_its_comment_says(monkeypatch):
     assert printed.getvalue().split() == claimed[:2]
 
 
+def test_the_hugging_face_example_prints_what_its_comment_says(monkeypatch):
+    monkeypatch.chdir(REPO)
+    block = python_blocks()[2]
+    [claimed] = [line.split("  # ", 1)[1] for line in block.splitlines() if line.startswith("print(")]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block, "README.md", "exec"), {})
+    assert printed.getvalue().strip() == claimed
+
+
 def test_the_curl_example_returns_what_its_comment_says():
     from model.actors import ActorRegistry
     from model.extraction import Document

@@ -242,7 +242,8 @@ def _how_to_load() -> list[str]:
         'network = AutoModel.from_pretrained("DIR")  # ActorStanceModel: raw logits of every task head',
         "```",
         "",
-        "or `model.predictor.StancePredictor.from_dir(DIR)`, `stance analyze --model DIR`, `stance evaluate --model DIR`. "
+        "or `model.predictor.StancePredictor.from_dir(DIR)`, `stance analyze --model DIR`, "
+        "`stance evaluate --model DIR`. "
         "Without the project, transformers refuses the folder (unknown model type `actor-stance`) rather than load "
         "the encoder under a random classification head.",
     ]

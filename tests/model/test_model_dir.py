@@ -72,7 +72,7 @@ def test_labels_that_do_not_fit_the_heads_are_refused(model_copy):
     config = json.loads((model_copy / "config.json").read_text())
     config["tasks"][0]["labels"] = ["a", "b", "c", "d"]
     (model_copy / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelDirError, match="config.json: content does not match the hash"):
+    with pytest.raises(ModelDirError, match=r"config\.json: content does not match the hash"):
         load_model_dir(model_copy)
     with pytest.raises(ModelDirError, match="do not fit the tasks and labels"):
         load_model_dir(model_copy, verify=False)

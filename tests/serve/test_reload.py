@@ -64,7 +64,12 @@ def wrong_labels(d):
 
 @pytest.mark.parametrize(
     ("damage", "message"),
-    [(drop_weights, "missing"), (truncate, "does not match"), (pickle_only, "pickle"), (wrong_labels, "differ from stance_model.json")],
+    [
+        (drop_weights, "missing"),
+        (truncate, "does not match"),
+        (pickle_only, "pickle"),
+        (wrong_labels, "differ from stance_model.json"),
+    ],
 )
 def test_broken_model_is_refused_and_the_old_one_keeps_serving(client, models_root, damage, message):
     before = client.get("/readyz").json()["model"]
