@@ -198,6 +198,9 @@ def save_model_dir(directory: str | os.PathLike, network: StanceNetwork, tokeniz
         network.encoder.config, network.tasks, network.pooling, network.start_marker_id, network.end_marker_id
     )
     config.save_pretrained(directory)
+    # A transformers that does not know the model type may read the folder with its generic tokenizer class, which
+    # returns only the inputs it is told to (5.2 dropped token_type_ids): name them in tokenizer_config.json.
+    tokenizer.init_kwargs["model_input_names"] = list(tokenizer.model_input_names)
     tokenizer.save_pretrained(directory)
     state = {key: value.detach().to("cpu").contiguous() for key, value in network.state_dict().items()}
     weights = directory / WEIGHTS_FILE
@@ -231,7 +234,9 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
     try:
         if config is None:
             config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
-        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
+        encoder_config = config.encoder_config() if project.format_version >= 2 else config
+        # The encoder's config picks the encoder's tokenizer class (not the model type's, which transformers lacks).
+        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False, config=encoder_config)
     except (OSError, ValueError, KeyError) as exc:
         if "trust_remote_code" in str(exc) or "custom code" in str(exc):
             raise ModelDirError(
@@ -243,7 +248,6 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelDirError(f"{weights}: unreadable safetensors file ({exc})") from exc
-    encoder_config = config.encoder_config() if project.format_version >= 2 else config
     encoder = AutoModel.from_config(encoder_config, trust_remote_code=False, **encoder_kwargs(encoder_config))
     fmt = project.input_format
     start, end = _marker_ids(tokenizer, fmt)

@@ -41,6 +41,15 @@ def test_config_json_has_its_own_model_type_and_the_stance_labels(tiny_model):
     assert json.loads((tiny_model / PROJECT_FILE).read_text())["format_version"] == 2
 
 
+def test_any_transformers_tokenizer_reading_the_folder_gives_the_segment_ids(tiny_model):
+    from transformers import AutoTokenizer
+
+    _, ours, _ = load_model_dir(tiny_model)
+    theirs = AutoTokenizer.from_pretrained(tiny_model)  # 5.2 picks a generic class for an unknown model type
+    assert theirs("Ankara criticised the plan.", "Turkey") == ours("Ankara criticised the plan.", "Turkey")
+    assert "token_type_ids" in theirs("Ankara criticised the plan.", "Turkey")
+
+
 @pytest.mark.parametrize("transformers_first", [False, True])
 def test_import_model_registers_the_auto_classes_whichever_is_imported_first(tiny_model, transformers_first):
     # `import model` alone loads neither torch nor transformers.
