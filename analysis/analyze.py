@@ -250,11 +250,11 @@ def analyze_corpus(
             chunk.append(item)
             chars += len(item.text)
             if len(chunk) >= chunk_size or chars >= CHUNK_CHARS:
-                _run_chunk(analyzer, chunk, writer, stats, score_all_actors)
+                analyze_chunk(analyzer, chunk, writer, stats, score_all_actors)
                 bar.update(len(chunk))
                 chunk, chars = [], 0
         if chunk:
-            _run_chunk(analyzer, chunk, writer, stats, score_all_actors)
+            analyze_chunk(analyzer, chunk, writer, stats, score_all_actors)
             bar.update(len(chunk))
     bar.close()
     if not stats.documents:
@@ -263,7 +263,8 @@ def analyze_corpus(
     return stats
 
 
-def _run_chunk(analyzer, chunk, writer, stats, score_all_actors) -> None:
+def analyze_chunk(analyzer, chunk, writer, stats, score_all_actors) -> None:
+    """One batched analysis of a chunk of documents, written and counted."""
     results = analyzer.analyze(chunk, score_all_actors=score_all_actors)
     stats.documents += len(results)
     stats.sentences += sum(len(r.sentences) for r in results)

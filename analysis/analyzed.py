@@ -57,6 +57,8 @@ def load_pairs(path: str | os.PathLike) -> pd.DataFrame:
 
 def load_pairs_with_notes(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """`load_pairs`, with notes for the report (document fields left out because they shadow pair columns)."""
+    if path.is_dir():
+        return _load_parts(path)
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".csv", ".parquet"):
         raise SummaryError(
@@ -67,6 +69,35 @@ def load_pairs_with_notes(path: Path) -> tuple[pd.DataFrame, list[str]]:
     if not path.is_file():
         raise SummaryError(f"--input {path}: not a file")
     return _load_jsonl(path) if suffix == ".jsonl" else _load_flat(path, suffix)
+
+
+def _load_parts(folder: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A folder of parts from `stance analyze --output-dir`, all parts finished, read as one output."""
+    from analysis.corpus import CorpusError
+    from analysis.parts import read_status
+
+    try:
+        status = read_status(folder)
+    except CorpusError as exc:
+        raise SummaryError(f"--input {exc}") from exc
+    if not status.complete:
+        missing = status.missing()
+        shown = ", ".join(str(p) for p in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise SummaryError(
+            f"--input {folder}: the run is not finished: "
+            + (f"parts {shown} of {status.parts_total} missing" if status.parts_total is not None
+               else f"{len(status.finished)} parts finished, and no shard has read the whole input yet")
+            + "; rerun stance analyze with the same --output-dir (and each --shard) to finish it"
+        )  # fmt: skip
+    frames: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for number, part in zip(status.finished, status.part_files(), strict=True):
+        frame, part_notes = load_pairs_with_notes(part)
+        if DOC in frame:
+            frame[DOC] = f"{number}:" + frame[DOC].astype("string")  # documents are counted per part file
+        frames.append(frame)
+        notes.extend(n for n in part_notes if n not in notes)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
 
 
 def _load_jsonl(path: Path) -> tuple[pd.DataFrame, list[str]]:

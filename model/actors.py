@@ -7,9 +7,11 @@ matching. So matching time is linear in the text for any input, adversarial ones
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -198,6 +200,10 @@ class ActorRegistry:
                 owner[key] = name
             actors.append(Actor(name=name.strip(), **lists))
         return cls(actors=actors, source=source)
+
+    def fingerprint(self) -> str:
+        """sha256 of the actors and their phrases: two registries with one fingerprint find the same mentions."""
+        return hashlib.sha256(json.dumps([asdict(a) for a in self.actors], sort_keys=True).encode()).hexdigest()
 
     def get(self, name: str) -> Actor | None:
         compiled = self._compiled.get(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stance_cli.options import EXIT_BAD_INPUT, add_backend, add_batching, add_model
+from stance_cli.options import EXIT_BAD_INPUT, add_backend, add_batching, add_model, at_least
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +22,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument(
         "--output", metavar="FILE", help="output .jsonl, .csv or .parquet file (default: JSONL on stdout)"
     )
+    analyze.add_argument(
+        "--output-dir", metavar="DIR", help="write a folder of parts with a manifest instead of one file: a rerun of "
+        "the same command skips the finished parts (a crash loses only the part being written); docs/analysis.md",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--part-format", choices=("parquet", "jsonl"), default="parquet",
+        help="--output-dir: parts as Parquet (one row per sentence and actor) or JSONL (one document a line)",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--part-size", type=at_least(1), default=1000, metavar="N", help="--output-dir: input rows per part"
+    )
+    analyze.add_argument(
+        "--shard", metavar="K/N", help="--output-dir: do only the K-th of N deterministic shares of the parts (SLURM "
+        "arrays, GNU parallel); the N shards' parts together are one run",
+    )  # fmt: skip
     analyze.add_argument(
         "--actors", help="actor registry YAML, added to the default actors; replace_defaults: true in the file uses "
         "only its own (docs/actors.md)",
@@ -89,11 +104,17 @@ def _analyze(args: argparse.Namespace) -> int:
         flag = {"score_all_actors": "--score-all-actors"}.get(exc.field, exc.field)
         print(f"stance analyze: error: {flag}: {str(exc).removeprefix(exc.field + ': ')}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    analyzer = DocumentAnalyzer.from_predictor(
-        StancePredictor.from_dir(args.model, backend=args.backend, max_tokens=args.max_batch_tokens),
-        registry,
-        args.batch_size,
-    )
+    if args.output_dir and args.output:
+        print("stance analyze: error: give --output (one file) or --output-dir (a folder of parts), not both",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    if not args.output_dir and args.shard:
+        print("stance analyze: error: --shard needs --output-dir (the shards' parts go to one folder)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    predictor = StancePredictor.from_dir(args.model, backend=args.backend, max_tokens=args.max_batch_tokens)
+    analyzer = DocumentAnalyzer.from_predictor(predictor, registry, args.batch_size)
+    if args.output_dir:
+        return _analyze_to_parts(args, analyzer, predictor, registry, score_all)
     stats = analyze_corpus(
         analyzer,
         args.input,
@@ -105,6 +126,43 @@ def _analyze(args: argparse.Namespace) -> int:
         id_field=args.id_field,
     )
     print(stats.line(), file=sys.stderr)
+    return 0
+
+
+def _analyze_to_parts(args, analyzer, predictor, registry, score_all) -> int:
+    from analysis.parts import PartFolder, RunSpec, input_fingerprint, parse_shard, read_status
+    from analysis.sharded import analyze_to_parts
+
+    try:
+        shard = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as exc:
+        print(f"stance analyze: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    spec = RunSpec(
+        input=input_fingerprint(args.input),
+        model={"weights_sha256": predictor.project.weights_sha256, "backend": predictor.backend},
+        options={
+            "actors": registry.fingerprint(),
+            "score_all_actors": score_all,
+            "text_field": args.text_field,
+            "id_field": args.id_field,
+            "on_bad_row": args.on_bad_row,
+        },
+        part_size=args.part_size,
+        part_format=args.part_format,
+    )
+    folder = PartFolder(args.output_dir, spec)
+    stats = analyze_to_parts(
+        analyzer, args.input, folder, shard, on_bad_row=args.on_bad_row, score_all_actors=score_all,
+        progress=not args.no_progress, text_field=args.text_field, id_field=args.id_field,
+    )  # fmt: skip
+    print(stats.line(), file=sys.stderr)
+    status = read_status(args.output_dir)
+    if status.complete:
+        print(f"{args.output_dir}: all {status.parts_total} parts finished", file=sys.stderr)
+    else:
+        print(f"{args.output_dir}: {len(status.finished)} of {status.parts_total} parts finished; the other shards' "
+              "parts are still to come", file=sys.stderr)  # fmt: skip
     return 0
 
 
