@@ -4,10 +4,15 @@ Every answer is one line, written and fsync'ed before the request returns, so a 
 nothing; an annotator's progress is read back from the file, so a restart resumes where they stopped. The file is
 append-only (the audit trail): saving an item again appends another row, and the last row per (annotator, id)
 is the answer that counts. With ``{annotator}`` in the output path, each annotator gets a file of their own.
+
+Replicas of the service (several processes, on one host or on a shared filesystem whose locks work) may share the
+queue and the file: each append holds an exclusive ``flock`` on the file and each read a shared one, and progress is
+read from the file before every answer, so an annotator sees the answers they saved through any replica.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -15,9 +20,9 @@ import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from model.records import read_records, record_format
+from model.records import BOM, read_records, record_format
 from serve.errors import InvalidAnnotator, InvalidLabel, UnknownItem
 
 log = logging.getLogger("stance.serve")
@@ -52,6 +57,26 @@ def _offset(value: Any, where: str, name: str) -> int | None:
     raise LabelSetupError(f"{where}: {name} must be a non-negative integer, got {value!r}")
 
 
+def _answer(raw: bytes, number: int) -> tuple[dict[str, Any] | None, str | None]:
+    """One line of an answers file as (record, None), (None, why it cannot be read), or (None, None) when blank; the
+    same reading as `model.records.read_records`, a line at a time."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8 (byte {exc.start + 1} of the line)"
+    if number == 1:
+        line = line.removeprefix(BOM)
+    if not line.strip():
+        return None, None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+    if not isinstance(record, dict):
+        return None, f"expected a JSON object, got {type(record).__name__}"
+    return record, None
+
+
 def load_items(queue_file: str) -> list[dict[str, Any]]:
     """The items of a queue file, each with a unique, non-empty id; errors name the file and line."""
     path = Path(queue_file)
@@ -83,19 +108,82 @@ def load_items(queue_file: str) -> list[dict[str, Any]]:
 
 
 class AnswerFile:
-    """One append-only JSONL file of answers; ``answers[annotator][id]`` is the last answer read or written."""
+    """One append-only JSONL file of answers; ``answers[annotator][id]`` is the last answer read or written.
+
+    Several processes (replicas of the service) may share the file. An append holds an exclusive ``flock`` on it
+    while it reads what the others appended and writes and syncs its own line; a read of progress holds a shared
+    one. So lines never interleave, a line is only read whole, and every read takes in the lines appended since the
+    last one, by any process: progress and ``replaced`` count every replica's answers, in the file's order.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.answers: dict[str, dict[str, dict[str, Any]]] = {}
         if path.is_dir():
             raise LabelSetupError(f"STANCE_LABEL_OUTPUT={path}: is a directory; give a .jsonl file path")
-        if not path.exists():
-            return
-        for line, record, error in read_records(path):
+        self._lock = threading.Lock()  # the threads of this process; flock orders the processes
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
+        self._offset = 0  # bytes read so far
+        self._lines = 0  # lines read so far, for file:line warnings
+        self._open_line = False  # the last line read has no line end yet (a crash cut it short)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take in the lines appended since the last read, by this process or another."""
+        with self._lock:
+            try:
+                with open(self.path, "rb") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_SH)  # released when the handle closes
+                    self._read_new(handle)
+            except FileNotFoundError:  # nothing saved yet
+                return
+
+    def done(self, annotator: str) -> set[str]:
+        """The ids ``annotator`` has answered, in every replica (the file read up to its end)."""
+        self.refresh()
+        with self._lock:
+            return set(self.answers.get(annotator, {}))
+
+    def append(self, row: dict[str, Any]) -> bool:
+        """Append ``row`` as one line, synced; True when it replaces an earlier answer (saved through any replica)."""
+        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # one writer at a time across processes; released when it closes
+            self._read_new(handle)  # what the other replicas appended comes before this answer
+            if self._open_line:  # a line cut short by a crash: keep it apart from this answer
+                line = b"\n" + line
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+            self._offset, self._lines, self._open_line = os.fstat(handle.fileno()).st_size, self._lines + 1, False
+            return self._remember(row)
+
+    def _read_new(self, handle: IO[bytes]) -> None:
+        """Read from where the last read stopped to the end; the caller holds the flock, so no line is half written
+        (a last line without its line end was cut short by a crash)."""
+        status = os.fstat(handle.fileno())
+        if (status.st_dev, status.st_ino) != self._identity or status.st_size < self._offset:
+            if self._identity is not None:
+                log.warning("%s was replaced or truncated while serving; its answers are read again", self.path)
+            self.answers, self._offset, self._lines, self._open_line = {}, 0, 0, False
+            self._identity = (status.st_dev, status.st_ino)
+        handle.seek(self._offset)
+        for raw in handle:
+            self._offset += len(raw)
+            if self._open_line and raw == b"\n":  # the line end an append put after a line cut short
+                self._open_line = False
+                continue
+            self._lines += 1
+            self._open_line = not raw.endswith(b"\n")
+            record, error = _answer(raw, self._lines)
+            if record is None and error is None:
+                continue
             if error is not None or record is None or _blank(record.get("id")):
                 reason = error or "no id"
-                log.warning("%s:%d: %s; this line is ignored (progress does not count it)", path, line, reason)
+                log.warning(
+                    "%s:%d: %s; this line is ignored (progress does not count it)", self.path, self._lines, reason
+                )
                 continue
             self._remember(record)
 
@@ -105,19 +193,6 @@ class AnswerFile:
         replaced = str(record["id"]) in mine
         mine[str(record["id"])] = record
         return replaced
-
-    def append(self, row: dict[str, Any]) -> bool:
-        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as handle:
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":  # a line cut short by a crash: keep it apart from this answer
-                    line = b"\n" + line
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return self._remember(row)
 
 
 class LabelQueue:
@@ -145,7 +220,7 @@ class LabelQueue:
             return self.files[path]
 
     def next_item(self, annotator: str) -> dict[str, Any]:
-        done = set(self._file(annotator).answers.get(annotator, {})) & set(self.index)
+        done = self._file(annotator).done(annotator) & set(self.index)
         progress = {"done": len(done), "total": len(self.items)}
         item = next((item for item in self.items if str(item["id"]) not in done), None)
         if item is None:
@@ -168,6 +243,5 @@ class LabelQueue:
             labels[task] = value
         row = {**{k: item.get(k) for k in SAVED if item.get(k) is not None}, **labels, "annotator": annotator,
                "labelled_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
-        with self.lock:
-            replaced = answers.append(row)
+        replaced = answers.append(row)
         return {**self.next_item(annotator), "replaced": replaced}

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     label_output: str = Field(
         "labels.jsonl", description="append-only .jsonl file the labelling page saves to; '{annotator}' in the path "
-        "gives each annotator their own file",
+        "gives each annotator their own file; replicas may share it on one host or on a filesystem whose locks work",
     )  # fmt: skip
 
     api_keys: list[str] = Field(default_factory=list, description="if set, prediction routes need X-API-Key")

@@ -16,7 +16,8 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 @router.get("/v1/label/next", responses=error_responses(401, 404, 422))
 async def label_next(state: State, annotator: str = "anonymous") -> dict[str, Any]:
     """The next item this annotator has not labelled, and their progress."""
-    return state.label_queue().next_item(annotator)
+    queue = state.label_queue()
+    return await run_in_threadpool(queue.next_item, annotator)  # reads the answers file, under its lock
 
 
 @router.post("/v1/label", responses=error_responses(401, 404, 413, 422))
