@@ -119,11 +119,14 @@ def _choices(name: str) -> tuple[str, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from training import processes
     from training.config import build_config
     from training.train import train
 
     config = build_config(args.config, args)
     path = train(config, resume=args.resume)
+    if not processes.is_main():  # under torchrun / accelerate launch: the main process reports, once
+        return 0
     print(f"model written to {path}")
     dev = json.loads((path / "stance_model.json").read_text())["metrics"].get("dev", {})
     for task, report in dev.items():

@@ -72,7 +72,8 @@ class WeightAverages(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir() and self.names:
+        # should_save: the main process alone (every process holds the same averages).
+        if args.should_save and folder.is_dir() and self.names:
             save_file(
                 self._state(),
                 str(folder / STATE_FILE),

@@ -21,6 +21,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from training import processes
 from training.config import ConfigError, TrainConfig
 
 log = logging.getLogger("stance.train")
@@ -32,6 +33,8 @@ class MarkComplete(TrainerCallback):
     """Marks each checkpoint complete once the Trainer has saved it (put first, before callbacks that may stop)."""
 
     def on_save(self, args, state, control, **kwargs):
+        # On several processes each one saves its own random state into the checkpoint: marked once all have.
+        processes.wait()
         if args.should_save:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
@@ -158,14 +161,18 @@ def resume_point(config: TrainConfig, resume: bool) -> Path | None:
             changed = sorted(k for k in RESUME_FIELDS if before.get(k) != fingerprint[k])
             if changed:
                 raise ConfigError(f"--resume: settings differ from the interrupted run: {changed}")
-    if start_from is None:
+    processes.wait()  # every process has chosen before the main one removes what they read
+    if start_from is None and processes.is_main():
         shutil.rmtree(work, ignore_errors=True)
     return start_from
 
 
 def start_checkpoints(config: TrainConfig) -> Path:
-    """Create the checkpoints folder with the settings a resume is checked against; returns the folder."""
+    """Create the checkpoints folder with the settings a resume is checked against (the main process; the others
+    wait for it); returns the folder."""
     work = checkpoints_dir(config.output_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    (work / SETTINGS_FILE).write_text(json.dumps(_fingerprint(config), indent=2))
+    if processes.is_main():
+        work.mkdir(parents=True, exist_ok=True)
+        (work / SETTINGS_FILE).write_text(json.dumps(_fingerprint(config), indent=2))
+    processes.wait()
     return work

@@ -31,6 +31,7 @@ import torch
 from model.model_dir import PROJECT_FILE, ModelProject, load_model_dir
 from model.network import StanceNetwork
 from model.predictor import StancePredictor
+from training import processes
 from training.checkpoints import checkpoints_dir
 from training.config import TrainConfig
 from training.data import load_training_data
@@ -164,13 +165,9 @@ def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, c
 
     seeds = [int(s) for s in config.soup_seeds]
     work = runs_dir(config.output_dir)
-    if not resume and work.is_dir():
-        finished = sorted(d.name for d in work.iterdir() if (d / PROJECT_FILE).is_file())
-        if finished:
-            log.warning("soup: starting afresh without --resume; discarding the finished runs %s in %s "
-                        "(pass --resume to reuse them)", finished, work)  # fmt: skip
-        shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
+    if processes.is_main():
+        _start_runs_dir(work, resume)
+    processes.wait()
 
     # Every run starts from the same new weights (heads, marker tokens: the first seed's) and differs only in data
     # order and dropout, so that the runs stay close enough for their average to be a good model.
@@ -190,7 +187,8 @@ def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, c
     if todo:
         # The data is checked here once, so that a problem is reported before any run starts.
         load_training_data(config.train_files, config.dev_files, config.task_specs())
-    parallel = config.soup_parallel and len(todo) > 1 and not callbacks
+    # Under a launcher (several processes) the runs are already spread over them: one run after the other.
+    parallel = config.soup_parallel and len(todo) > 1 and not callbacks and processes.count() == 1
     if parallel:
         _train_in_parallel(train_one, [run_configs[seed] for seed in todo], list(todo.values()))
     else:
@@ -198,6 +196,33 @@ def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, c
             log.info("soup: training the run with seed %d (%d of %d)", seed, number, len(todo))
             train_one(run_configs[seed], resume=interrupted, callbacks=callbacks)
 
+    # The averaging scores dev and writes the model directory: the main process alone, the others wait for it.
+    if processes.is_main():
+        _write_soup(config, run_configs, work, init_seed, parallel, started)
+    processes.wait()
+    return Path(config.output_dir)
+
+
+def _start_runs_dir(work: Path, resume: bool) -> None:
+    """The runs folder, emptied first unless resuming."""
+    if not resume and work.is_dir():
+        finished = sorted(d.name for d in work.iterdir() if (d / PROJECT_FILE).is_file())
+        if finished:
+            log.warning("soup: starting afresh without --resume; discarding the finished runs %s in %s "
+                        "(pass --resume to reuse them)", finished, work)  # fmt: skip
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+
+
+def _write_soup(
+    config: TrainConfig,
+    run_configs: dict[int, TrainConfig],
+    work: Path,
+    init_seed: int,
+    parallel: bool,
+    started: float,
+) -> Path:
+    """Average the finished runs greedily on dev and write the soup's model directory."""
     runs = [_load_run(seed, run_config.output_dir, config.select_on) for seed, run_config in run_configs.items()]
     averaging_started = time.monotonic()
     _, dev_data = load_training_data(config.train_files, config.dev_files, runs[0].project.tasks)
@@ -211,7 +236,22 @@ def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, c
     averaging = time.monotonic() - averaging_started
 
     best = soup.members[0]
-    training = dict(best.training)
+    training = _soup_training(runs, soup, averaging, init_seed, parallel, started)
+    project = dataclasses.replace(
+        best.project,
+        training_config={**config.to_dict(), "init_from_model": best.project.training_config.get("init_from_model")},
+        metrics={"dev": soup.dev_metrics, "training": training},
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        weights_sha256="",
+    )
+    return write_model_dir(config.output_dir, best.network, best.tokenizer, project, work)
+
+
+def _soup_training(
+    runs: list[SoupRun], soup: Soup, averaging: float, init_seed: int, parallel: bool, started: float
+) -> dict[str, Any]:
+    """The soup's training metrics: the best run's, with the time and steps of all runs and how they were averaged."""
+    training = dict(soup.members[0].training)
     training.update(
         {
             # the runs' own training time (also when a finished run was reused on --resume) plus the averaging
@@ -238,11 +278,4 @@ def train_soup(config: TrainConfig, train_one: TrainOne, resume: bool = False, c
         }
     )
     training.pop("best_checkpoint", None)
-    project = dataclasses.replace(
-        best.project,
-        training_config={**config.to_dict(), "init_from_model": best.project.training_config.get("init_from_model")},
-        metrics={"dev": soup.dev_metrics, "training": training},
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        weights_sha256="",
-    )
-    return write_model_dir(config.output_dir, best.network, best.tokenizer, project, work)
+    return training

@@ -26,6 +26,7 @@ from model.model_dir import ModelProject, check_output_path, network_from_base, 
 from model.network import StanceNetwork
 from model.predictor import StancePredictor
 from model.types import TaskSpec
+from training import processes
 from training.calibrate import fit_calibration
 from training.checkpoints import checkpoints_dir, resume_point, start_checkpoints
 from training.config import ConfigError, TrainConfig
@@ -58,9 +59,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     ``callbacks`` are extra `transformers.TrainerCallback`s (progress reporting, tests).
     """
     config.validate()
+    processes.batch_per_process(config.batch_size)  # refused before anything loads when it cannot be shared
     # Before anything is loaded or written: a file or a folder of other things at the output path is refused, not
     # deleted when the finished model replaces it.
     check_output_path(config.output_dir)
+    processes.join()
+    processes.quiet_replicas()
     if config.soup_seeds:
         return train_soup(config, train, resume=resume, callbacks=callbacks)
     return _train_run(config, resume, callbacks)
@@ -70,7 +74,7 @@ def _train_run(config: TrainConfig, resume: bool, callbacks: list | None) -> Pat
     """One fine-tuning run: prepare -> build -> fit -> export."""
     started = time.monotonic()
     if config.threads:
-        torch.set_num_threads(config.threads)
+        torch.set_num_threads(processes.cpu_threads(config.threads))
     run = prepare(config)
     start_from = resume_point(config, resume)
     built = build(config, run)
@@ -224,7 +228,15 @@ def build(config: TrainConfig, run: Prepared) -> Built:
 
 
 def export(config: TrainConfig, run: Prepared, built: Built, fitted: Fitted, started: float) -> Path:
-    """Calibrate (``calibration_files``), score the trained network on every dev row, write the model directory."""
+    """Calibrate (``calibration_files``), score the trained network on every dev row, write the model directory: on
+    the main process, once; the others wait until it is written (`training.processes`)."""
+    if processes.is_main():
+        _export(config, run, built, fitted, started)
+    processes.wait()
+    return Path(config.output_dir)
+
+
+def _export(config: TrainConfig, run: Prepared, built: Built, fitted: Fitted, started: float) -> Path:
     network = fitted.network
     network.eval()
     init = run.init_project
@@ -265,9 +277,17 @@ def export(config: TrainConfig, run: Prepared, built: Built, fitted: Fitted, sta
             "device": fitted.device,
             "torch_threads": torch.get_num_threads(),
             "bf16": fitted.bf16,
+            **_processes_note(config),
             "best_checkpoint": fitted.best_checkpoint,
             **({"weights": fitted.weights_kept} if fitted.weights_kept else {}),
         },
     }
     network.to("cpu")
     return write_model_dir(config.output_dir, network, built.tokenizer, project, checkpoints_dir(config.output_dir))
+
+
+def _processes_note(config: TrainConfig) -> dict[str, int]:
+    """How a run on several processes shared its batches (nothing for one process: its metrics stay as they were)."""
+    if processes.count() == 1:
+        return {}
+    return {"processes": processes.count(), "batch_size_per_process": processes.batch_per_process(config.batch_size)}

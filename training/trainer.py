@@ -16,6 +16,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerState, TrainingA
 from model.backends import cpu_has_bf16
 from model.network import IGNORE_INDEX, StanceNetwork, label_key
 from model.types import TaskSpec
+from training import processes
 from training.averaging import WeightAverages, lr_factor_fn, swa_start_step
 from training.checkpoints import MarkComplete, stopped_early_at
 from training.config import TrainConfig
@@ -179,7 +180,8 @@ def _training_arguments(
 ) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(work),
-        per_device_train_batch_size=config.batch_size,
+        # batch_size is one optimizer step's batch, shared by the processes (one process: all of it).
+        per_device_train_batch_size=processes.batch_per_process(config.batch_size),
         per_device_eval_batch_size=config.eval_batch_size,
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
@@ -206,6 +208,8 @@ def _training_arguments(
         disable_tqdm=not config.progress,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
+        # On several processes: a batch without labels of a task leaves that task's head out of the loss.
+        ddp_find_unused_parameters=True,
         save_only_model=False,
         # Early stopping's count of evaluations without improvement is saved with each checkpoint and read back on
         # --resume, so a resumed run stops where the uninterrupted one would have.
