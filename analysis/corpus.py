@@ -111,22 +111,27 @@ def _record_documents(path: Path, text_field: str, id_field: str) -> Iterator[Do
             seen_text_field = True
             yield from held
             held = []
-        text = record.get(text_field)
-        if not isinstance(text, str) or not text.strip():
-            yield BadRow(
-                where,
-                f"empty {text_field!r}" if text is None or isinstance(text, str) else f"{text_field!r} is not a string",
-            )
-            continue
-        raw_id = record.get(id_field)
-        doc_id = str(raw_id) if raw_id not in (None, "") else f"{path.stem}:{line}"
-        meta = {k: v for k, v in record.items() if k not in (text_field, id_field)}
-        yield Document(doc_id, text, meta)
+        yield document_from_record(record, text_field, id_field, where, f"{path.stem}:{line}")
     if not seen_text_field and first_fields is not None:
         raise CorpusError(
             f"{path}: no row has a {text_field!r} field (the first row has: {', '.join(first_fields) or 'nothing'})"
         )
     yield from held
+
+
+def document_from_record(
+    record: dict, text_field: str, id_field: str, where: str, fallback_id: str
+) -> Document | BadRow:
+    """A row as a `Document` (its id, its text, every other field carried), or a `BadRow` at ``where`` saying why not;
+    ``fallback_id`` where the row has no id."""
+    text = record.get(text_field)
+    if not isinstance(text, str) or not text.strip():
+        kind = f"empty {text_field!r}" if text is None or isinstance(text, str) else f"{text_field!r} is not a string"
+        return BadRow(where, kind)
+    raw_id = record.get(id_field)
+    doc_id = str(raw_id) if raw_id not in (None, "") else fallback_id
+    meta = {k: v for k, v in record.items() if k not in (text_field, id_field)}
+    return Document(doc_id, text, meta)
 
 
 def count_documents(path: str | os.PathLike) -> int | None:

@@ -136,7 +136,7 @@ class PartFolder:
         record = {"part": number, **record, "sha256": file_sha256(self.part_path(number))}
         _write_atomically(record_path(self.directory, number), record)
 
-    def finish_shard(self, shard: tuple[int, int], parts_total: int, rows: int) -> None:
+    def finish_shard(self, shard: tuple[int, int], parts_total: int, rows: int | None) -> None:
         k, n = shard
         _write_atomically(self.directory / f"shard-{k}-of-{n}.json", {"shard": f"{k}/{n}", "parts": parts_total,
                                                                      "rows": rows})  # fmt: skip

@@ -38,6 +38,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "arrays, GNU parallel); the N shards' parts together are one run",
     )  # fmt: skip
     analyze.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this process; ray: a Ray Data actor pool (pip install 'actor-stance[ray]'; needs --output-dir, "
+        "writes Parquet parts; the input may be on any filesystem pyarrow reaches)",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="--engine ray: the cluster to join (default: RAY_ADDRESS, else a local Ray on this machine)",
+    )  # fmt: skip
+    analyze.add_argument("--workers", type=at_least(1), default=1, help="--engine ray: model workers (Ray actors)")
+    analyze.add_argument(
+        "--cpus-per-worker", type=float, default=1, help="--engine ray: CPUs (and torch threads) per worker"
+    )
+    analyze.add_argument("--gpus-per-worker", type=float, default=0, help="--engine ray: GPUs per worker (e.g. 1)")
+    analyze.add_argument(
         "--actors", help="actor registry YAML, added to the default actors; replace_defaults: true in the file uses "
         "only its own (docs/actors.md)",
     )  # fmt: skip
@@ -111,6 +125,12 @@ def _analyze(args: argparse.Namespace) -> int:
     if not args.output_dir and args.shard:
         print("stance analyze: error: --shard needs --output-dir (the shards' parts go to one folder)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.engine == "ray":
+        if not args.output_dir or args.shard:
+            print("stance analyze: error: --engine ray needs --output-dir (and shards by itself: no --shard)",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
+        return _analyze_with_ray(args, registry, score_all)
     predictor = StancePredictor.from_dir(args.model, backend=args.backend, max_tokens=args.max_batch_tokens)
     analyzer = DocumentAnalyzer.from_predictor(predictor, registry, args.batch_size)
     if args.output_dir:
@@ -129,8 +149,60 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_spec(args, model: dict, registry, score_all, engine: str):
+    from analysis.parts import RunSpec, input_fingerprint
+
+    return RunSpec(
+        input=input_fingerprint(args.input) if "://" not in args.input else {"path": args.input, "sha256": None},
+        model=model,
+        options={
+            "actors": registry.fingerprint(),
+            "score_all_actors": score_all,
+            "text_field": args.text_field,
+            "id_field": args.id_field,
+            "on_bad_row": args.on_bad_row,
+            "engine": engine,
+        },
+        part_size=args.part_size,
+        part_format=args.part_format if engine == "local" else "parquet",
+    )
+
+
+def _analyze_with_ray(args, registry, score_all) -> int:
+    import logging
+
+    import ray
+    import ray.data
+
+    from analysis.parts import PartFolder
+    from analysis.ray_engine import read_input, run_to_parts
+    from model.model_dir import read_project
+
+    project = read_project(args.model)
+    spec = _run_spec(args, {"weights_sha256": project.weights_sha256, "backend": args.backend}, registry, score_all,
+                     "ray")  # fmt: skip
+    folder = PartFolder(args.output_dir, spec)
+    started = not ray.is_initialized()  # a Ray this process already joined (a notebook, a test) is used as it is
+    if started:
+        ray.init(address=args.ray_address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    ray.data.DataContext.get_current().enable_progress_bars = not args.no_progress
+    try:
+        status = run_to_parts(
+            read_input(args.input), folder, model_dir=args.model, actors=registry, workers=args.workers,
+            cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker, backend=args.backend,
+            documents_per_batch=args.part_size,
+            text_field=args.text_field, id_field=args.id_field, score_all_actors=score_all,
+        )  # fmt: skip
+    finally:
+        if started:
+            ray.shutdown()
+    print(f"{args.output_dir}: {status.parts_total} Parquet parts written by {args.workers} Ray workers",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def _analyze_to_parts(args, analyzer, predictor, registry, score_all) -> int:
-    from analysis.parts import PartFolder, RunSpec, input_fingerprint, parse_shard, read_status
+    from analysis.parts import PartFolder, parse_shard, read_status
     from analysis.sharded import analyze_to_parts
 
     try:
@@ -138,19 +210,8 @@ def _analyze_to_parts(args, analyzer, predictor, registry, score_all) -> int:
     except ValueError as exc:
         print(f"stance analyze: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    spec = RunSpec(
-        input=input_fingerprint(args.input),
-        model={"weights_sha256": predictor.project.weights_sha256, "backend": predictor.backend},
-        options={
-            "actors": registry.fingerprint(),
-            "score_all_actors": score_all,
-            "text_field": args.text_field,
-            "id_field": args.id_field,
-            "on_bad_row": args.on_bad_row,
-        },
-        part_size=args.part_size,
-        part_format=args.part_format,
-    )
+    model = {"weights_sha256": predictor.project.weights_sha256, "backend": predictor.backend}
+    spec = _run_spec(args, model, registry, score_all, "local")
     folder = PartFolder(args.output_dir, spec)
     stats = analyze_to_parts(
         analyzer, args.input, folder, shard, on_bad_row=args.on_bad_row, score_all_actors=score_all,

@@ -93,6 +93,7 @@ EXTRAS = {
     **dict.fromkeys(("pandas", "pyarrow", "matplotlib"), "analysis"),
     **dict.fromkeys(("datasets", "accelerate", "krippendorff"), "train"),
     **dict.fromkeys(("onnx", "onnxruntime"), "onnx"),
+    "ray": "ray",
 }
 
 
