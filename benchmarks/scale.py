@@ -54,7 +54,7 @@ def main() -> None:
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    documents = sum(1 for line in open(args.corpus, encoding="utf-8") if line.strip())
+    documents = sum(1 for line in Path(args.corpus).read_text(encoding="utf-8").splitlines() if line.strip())
     cores, n = os.cpu_count() or 2, args.workers
     part = ["--part-size", str(args.part_size)]
 
