@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,12 @@ def run_to_parts(dataset, folder: PartFolder, **analyze_args: Any) -> RunStatus:
         skipped = [r[SKIPPED] for r in rows.filter(lambda r: _has(r, SKIPPED)).take_all()]
         results = rows.filter(lambda r: not _has(r, SKIPPED))
     results = results.drop_columns([SKIPPED])
+    # A Ray run is one job: it replaces the parts of an earlier (failed or finished) run of the same manifest, so
+    # that none of them is left beside its own parts.
     staging = folder.directory / ".ray-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    for old in [*folder.directory.glob("part-*"), *folder.directory.glob("shard-*-of-*.json")]:
+        old.unlink()
     results.write_parquet(str(staging))
     written = sorted(staging.glob("*.parquet"))
     import pyarrow.parquet as pq

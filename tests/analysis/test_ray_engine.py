@@ -73,3 +73,20 @@ def test_analyze_dataset_works_on_a_ray_dataset_from_python(tiny_model, local_ra
 def test_the_ray_engine_needs_an_output_dir(tiny_model, corpus, capsys):
     assert main(["analyze", "--model", str(tiny_model), "--input", str(corpus), "--engine", "ray"]) == 2
     assert "--engine ray needs --output-dir" in capsys.readouterr().err
+
+
+def test_a_ray_run_replaces_the_parts_of_an_earlier_run_in_its_folder(tiny_model, tmp_path, local_ray):
+    import ray
+
+    from analysis.parts import PartFolder, RunSpec
+    from analysis.ray_engine import run_to_parts
+
+    folder = PartFolder(tmp_path / "run", RunSpec(input={"sha256": None}, model={}, options={}))
+    stale = folder.part_path(99)
+    stale.write_bytes(b"an earlier run's part")
+    folder.write_record(99, {"documents": 1})
+    ds = ray.data.from_items([{"id": "a", "text": "Turkey shelled the town."}, {"id": "b", "text": ""}])
+    status = run_to_parts(ds, folder, model_dir=tiny_model, backend="torch-fp32")
+    assert status.complete and 99 not in status.finished and not stale.exists()
+    record = json.loads((tmp_path / "run" / "part-000000.json").read_text())
+    assert record["documents"] == 1 and record["skipped"][0]["reason"] == "empty 'text'"
