@@ -151,14 +151,17 @@ def _pool(workers: int):
     return ray.data.ActorPoolStrategy(size=workers)
 
 
-def run_to_parts(dataset, folder: PartFolder, **analyze_args: Any) -> RunStatus:
+def run_to_parts(dataset, folder: PartFolder, on_bad_row: str = "skip", **analyze_args: Any) -> RunStatus:
     """Analyze ``dataset`` and write the rows as Parquet parts of ``folder`` with their records; skipped input rows
-    go to the records. Returns the folder's status."""
+    go to the records (``on_bad_row="fail"``: the first one stops the run before anything is written). Returns the
+    folder's status."""
     rows = analyze_dataset(dataset, **analyze_args).materialize()
     with warnings.catch_warnings():  # Ray suggests expressions for filters; they came after the Ray floor we allow
         warnings.simplefilter("ignore", UserWarning)
         skipped = [r[SKIPPED] for r in rows.filter(lambda r: _has(r, SKIPPED)).take_all()]
         results = rows.filter(lambda r: not _has(r, SKIPPED))
+    if skipped and on_bad_row == "fail":
+        raise CorpusError(f"{skipped[0]} (run with --on-bad-row skip to skip such rows)")
     results = results.drop_columns([SKIPPED])
     # A Ray run is one job: it replaces the parts of an earlier (failed or finished) run of the same manifest, so
     # that none of them is left beside its own parts.

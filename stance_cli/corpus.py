@@ -103,6 +103,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from analysis.analyze import analyze_corpus
+    from analysis.parts import parse_shard
     from model.actors import ActorRegistry
     from model.extraction import AnalysisInputError, check_actor_names
     from model.pipeline import DocumentAnalyzer
@@ -125,16 +126,21 @@ def _analyze(args: argparse.Namespace) -> int:
     if not args.output_dir and args.shard:
         print("stance analyze: error: --shard needs --output-dir (the shards' parts go to one folder)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        shard = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as exc:
+        print(f"stance analyze: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.engine == "ray":
-        if not args.output_dir or args.shard:
-            print("stance analyze: error: --engine ray needs --output-dir (and shards by itself: no --shard)",
-                  file=sys.stderr)  # fmt: skip
+        if not args.output_dir or args.shard or args.part_format != "parquet":
+            print("stance analyze: error: --engine ray needs --output-dir and writes Parquet parts (no --shard: Ray "
+                  "shares the work out itself; no --part-format jsonl)", file=sys.stderr)  # fmt: skip
             return EXIT_BAD_INPUT
         return _analyze_with_ray(args, registry, score_all)
     predictor = StancePredictor.from_dir(args.model, backend=args.backend, max_tokens=args.max_batch_tokens)
     analyzer = DocumentAnalyzer.from_predictor(predictor, registry, args.batch_size)
     if args.output_dir:
-        return _analyze_to_parts(args, analyzer, predictor, registry, score_all)
+        return _analyze_to_parts(args, analyzer, predictor, registry, score_all, shard)
     stats = analyze_corpus(
         analyzer,
         args.input,
@@ -190,7 +196,7 @@ def _analyze_with_ray(args, registry, score_all) -> int:
         status = run_to_parts(
             read_input(args.input), folder, model_dir=args.model, actors=registry, workers=args.workers,
             cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker, backend=args.backend,
-            documents_per_batch=args.part_size,
+            documents_per_batch=args.part_size, on_bad_row=args.on_bad_row,
             text_field=args.text_field, id_field=args.id_field, score_all_actors=score_all,
         )  # fmt: skip
     finally:
@@ -201,15 +207,10 @@ def _analyze_with_ray(args, registry, score_all) -> int:
     return 0
 
 
-def _analyze_to_parts(args, analyzer, predictor, registry, score_all) -> int:
-    from analysis.parts import PartFolder, parse_shard, read_status
+def _analyze_to_parts(args, analyzer, predictor, registry, score_all, shard: tuple[int, int]) -> int:
+    from analysis.parts import PartFolder, read_status
     from analysis.sharded import analyze_to_parts
 
-    try:
-        shard = parse_shard(args.shard) if args.shard else (1, 1)
-    except ValueError as exc:
-        print(f"stance analyze: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     model = {"weights_sha256": predictor.project.weights_sha256, "backend": predictor.backend}
     spec = _run_spec(args, model, registry, score_all, "local")
     folder = PartFolder(args.output_dir, spec)

@@ -90,3 +90,17 @@ def test_a_ray_run_replaces_the_parts_of_an_earlier_run_in_its_folder(tiny_model
     assert status.complete and 99 not in status.finished and not stale.exists()
     record = json.loads((tmp_path / "run" / "part-000000.json").read_text())
     assert record["documents"] == 1 and record["skipped"][0]["reason"] == "empty 'text'"
+
+
+def test_on_bad_row_fail_stops_a_ray_run_before_anything_is_written(tiny_model, tmp_path, local_ray):
+    import ray
+
+    from analysis.corpus import CorpusError
+    from analysis.parts import PartFolder, RunSpec
+    from analysis.ray_engine import run_to_parts
+
+    folder = PartFolder(tmp_path / "run", RunSpec(input={"sha256": None}, model={}, options={}))
+    ds = ray.data.from_items([{"id": "a", "text": "Turkey shelled the town."}, {"id": "b", "text": " "}])
+    with pytest.raises(CorpusError, match="id 'b': empty 'text'"):
+        run_to_parts(ds, folder, on_bad_row="fail", model_dir=tiny_model, backend="torch-fp32")
+    assert not list(folder.directory.glob("part-*"))
