@@ -290,7 +290,11 @@ def _read_config(directory: Path, project: ModelProject):
             f"{path}: model_type {found!r}; a model directory of format {project.format_version} has "
             f"{MODEL_TYPE!r} with the encoder's config under 'encoder'"
         )
-    config = ActorStanceConfig.from_dict(data)
+    try:
+        config = ActorStanceConfig.from_dict(data)
+        config.encoder_config()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelDirError(f"{path}: malformed actor-stance config ({exc!r})") from exc
     if config.task_specs != list(project.tasks) or config.pooling != project.pooling:
         raise ModelDirError(
             f"{path}: tasks {[t.to_dict() for t in config.task_specs]} / pooling {config.pooling!r} differ from "

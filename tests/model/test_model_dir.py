@@ -78,6 +78,14 @@ def test_labels_that_do_not_fit_the_heads_are_refused(model_copy):
         load_model_dir(model_copy, verify=False)
 
 
+def test_a_malformed_config_is_refused_naming_it(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    del config["encoder"]["model_type"]
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirError, match=r"config\.json: malformed actor-stance config"):
+        load_model_dir(model_copy, verify=False)
+
+
 def test_missing_project_file(model_copy):
     (model_copy / PROJECT_FILE).unlink()
     with pytest.raises(ModelDirError, match="not a model directory"):
