@@ -28,19 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from analysis.corpus import CorpusError
+from model.model_dir import file_sha256
 
 MANIFEST = "manifest.json"
 PART_FORMATS = ("parquet", "jsonl")
 FORMAT_VERSION = 1
 PART = re.compile(r"^part-(\d{6})\.(parquet|jsonl)$")
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def input_fingerprint(path: str | os.PathLike) -> dict[str, Any]:

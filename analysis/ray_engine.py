@@ -24,7 +24,7 @@ from typing import Any
 
 from analysis.corpus import BadRow, CorpusError, document_from_record
 from analysis.formats import flatten
-from analysis.parts import PartFolder, RunStatus, file_sha256, read_status
+from analysis.parts import PartFolder, RunStatus, read_status
 
 INPUT_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SKIPPED = "skipped_reason"  # a row for an input row that could not be analyzed; dropped before writing
@@ -194,4 +194,4 @@ def _has(row: dict, column: str) -> bool:
     return value is not None and not _missing(value)
 
 
-__all__ = ["analyze_dataset", "file_sha256", "read_input", "run_to_parts"]
+__all__ = ["analyze_dataset", "read_input", "run_to_parts"]

@@ -23,7 +23,7 @@ from transformers import AutoModel, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from model.actors import ActorRegistry
-from model.model_dir import PROJECT_FILE, WEIGHTS_FILE, ModelDirError, check_files, file_sha256, read_project
+from model.model_dir import PROJECT_FILE, ModelDirError, check_files, read_project
 from model.network import logits_key
 from model.predictor import StancePredictor
 from model.types import Pair, Prediction, Span, TaskPrediction
@@ -152,8 +152,6 @@ def _project(name_or_path: str):
             raise ModelDirError(f"{name_or_path}: no {PROJECT_FILE}; not a model directory written by `stance train`")
         return read_project(Path(found).parent)
     project = read_project(directory)
-    if project.weights_sha256 and file_sha256(directory / WEIGHTS_FILE) != project.weights_sha256:
-        raise ModelDirError(f"{directory / WEIGHTS_FILE}: content does not match the hash in {PROJECT_FILE}")
     check_files(directory, project)
     return project
 

@@ -227,8 +227,6 @@ def load_model_dir(directory: str | os.PathLike, verify: bool = True) -> tuple[S
         if pickled:
             raise ModelDirError(f"{directory}: only pickle weights ({', '.join(pickled)}); safetensors required")
         raise ModelDirError(f"{weights}: missing")
-    if verify and project.weights_sha256 and file_sha256(weights) != project.weights_sha256:
-        raise ModelDirError(f"{weights}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
     check_files(directory, project, verify)
     config = _read_config(directory, project) if project.format_version >= 2 else None
     try:
@@ -304,8 +302,12 @@ def _read_config(directory: Path, project: ModelProject):
 
 
 def check_files(directory: Path, project: ModelProject, verify: bool = True) -> None:
-    """Every file the manifest lists is there (and, with ``verify``, unchanged); a model directory written before the
-    manifest existed must at least hold a tokenizer vocabulary file. Raises `ModelDirError` naming folder and file."""
+    """The weights and every file the manifest lists are there (and, with ``verify``, unchanged); a model directory
+    written before the manifest existed must at least hold a tokenizer vocabulary file. Raises `ModelDirError`
+    naming folder and file."""
+    weights = directory / WEIGHTS_FILE
+    if verify and project.weights_sha256 and file_sha256(weights) != project.weights_sha256:
+        raise ModelDirError(f"{weights}: content does not match the hash in {PROJECT_FILE} (truncated or replaced?)")
     for name, digest in project.files_sha256.items():
         path = directory / name
         if not path.is_file():
