@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -236,9 +236,8 @@ def analyze_corpus(
     bar = tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     labels = analyzer.labels
     # With on_bad_row="fail" a bad row must leave no output, on stdout too, so stdout output is held until the end.
-    with ResultWriter(output_path, labels, report, buffer=on_bad_row == "fail") as writer:
-        chunk: list[Document] = []
-        chars = 0
+
+    def documents() -> Iterator[Document]:  # bad rows reported (or the run stopped), documents passed on
         for item in iter_documents(input_path, text_field=text_field, id_field=id_field):
             if isinstance(item, BadRow):
                 if on_bad_row == "fail":
@@ -246,14 +245,11 @@ def analyze_corpus(
                 stats.skipped.append(item)
                 report(f"skipped {item}")
                 bar.update(1)
-                continue
-            chunk.append(item)
-            chars += len(item.text)
-            if len(chunk) >= chunk_size or chars >= CHUNK_CHARS:
-                analyze_chunk(analyzer, chunk, writer, stats, score_all_actors)
-                bar.update(len(chunk))
-                chunk, chars = [], 0
-        if chunk:
+            else:
+                yield item
+
+    with ResultWriter(output_path, labels, report, buffer=on_bad_row == "fail") as writer:
+        for chunk in document_chunks(documents(), chunk_size):
             analyze_chunk(analyzer, chunk, writer, stats, score_all_actors)
             bar.update(len(chunk))
     bar.close()
@@ -261,6 +257,20 @@ def analyze_corpus(
         why = "every row was skipped" if stats.skipped else "the input has no rows"
         report(f"warning: {input_path}: no documents analyzed ({why})")
     return stats
+
+
+def document_chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """Consecutive chunks of up to ``size`` documents and CHUNK_CHARS characters (the last may be smaller)."""
+    chunk: list[Document] = []
+    chars = 0
+    for document in documents:
+        chunk.append(document)
+        chars += len(document.text)
+        if len(chunk) >= size or chars >= CHUNK_CHARS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
 
 
 def analyze_chunk(analyzer, chunk, writer, stats, score_all_actors) -> None:

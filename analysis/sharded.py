@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from analysis.analyze import CHUNK_CHARS, AnalyzeStats, ResultWriter, analyze_chunk
+from analysis.analyze import AnalyzeStats, ResultWriter, analyze_chunk, document_chunks
 from analysis.corpus import BadRow, CorpusError, count_documents, iter_documents
 from analysis.parts import PartFolder
 from model.extraction import Document
@@ -91,7 +91,7 @@ def _write_part(analyzer, folder, number, part, stats, on_bad_row, score_all_act
     documents = [row for row in part if isinstance(row, Document)]
     before = AnalyzeStats(stats.documents, stats.sentences, stats.pairs)
     with ResultWriter(str(folder.part_path(number)), analyzer.labels, report) as writer:
-        for chunk in _chunks(documents, chunk_size):
+        for chunk in document_chunks(documents, chunk_size):
             analyze_chunk(analyzer, chunk, writer, stats, score_all_actors)
     stats.skipped.extend(skipped)
     folder.write_record(
@@ -104,17 +104,3 @@ def _write_part(analyzer, folder, number, part, stats, on_bad_row, score_all_act
             "skipped": [{"location": row.location, "reason": row.reason} for row in skipped],
         },
     )
-
-
-def _chunks(documents: list[Document], size: int) -> Iterator[list[Document]]:
-    """Chunks of up to ``size`` documents and CHUNK_CHARS characters (analyze_corpus's rule)."""
-    chunk: list[Document] = []
-    chars = 0
-    for document in documents:
-        chunk.append(document)
-        chars += len(document.text)
-        if len(chunk) >= size or chars >= CHUNK_CHARS:
-            yield chunk
-            chunk, chars = [], 0
-    if chunk:
-        yield chunk
